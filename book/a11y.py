@@ -1,0 +1,157 @@
+"""Accessibility metadata computed from what the book contains (EPUB Accessibility 1.1 §2).
+
+Nothing here is a fixed claim.  :func:`discover` looks at the rendered book — its images and how
+they are described, its headings, tables, whether there is anything that could flash, move or
+sound — and returns only what is true.  The front matter's `accessibility:` key may add to it or,
+for hazards and summary, override it: the author knows things no program can see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .metadata import Metadata
+
+CONFORMANCE_AA = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
+CONFORMS_TO_VALUES = (
+    "EPUB Accessibility 1.1 - WCAG 2.2 Level A", CONFORMANCE_AA, "EPUB Accessibility 1.1 - WCAG 2.2 Level AAA",
+    "EPUB Accessibility 1.1 - WCAG 2.1 Level AA", "EPUB Accessibility 1.1 - WCAG 2.0 Level AA",
+)
+
+
+@dataclass(frozen=True)
+class Content:
+    """What the metadata is computed from."""
+
+    informative_images: int = 0
+    described_images: int = 0
+    decorative_images: int = 0
+    headings_well_nested: bool = True
+    heading_count: int = 0
+    has_tables: bool = False
+    has_math: bool = False
+    has_audio: bool = False
+    media_overlays: bool = False
+
+
+@dataclass(frozen=True)
+class Discovery:
+    access_modes: tuple[str, ...]
+    access_modes_sufficient: tuple[tuple[str, ...], ...]
+    features: tuple[str, ...]
+    hazards: tuple[str, ...]
+    summary: str
+
+
+# One short sentence per fact, per language; a book in Spanish deserves its summary in Spanish.
+_SUMMARY = {
+    "en": {
+        "text": "This publication is text, with a table of contents and navigation by headings.",
+        "text_nohead": "This publication is text with a table of contents.",
+        "images_described": "Every image that carries information has a text description.",
+        "images_missing": "Some images that carry information have no text description ({m} of {n}).",
+        "decorative": "Decorative images are hidden from assistive technology.",
+        "reflow": "The text reflows, and its fonts, sizes and colours can be changed in the reading system.",
+        "hazards_none": "It contains nothing that flashes, moves or makes sound.",
+        "audio": "Every sentence can be heard in synthetic speech synchronised with the text.",
+    },
+    "es": {
+        "text": "Esta publicación es texto, con índice y navegación por encabezados.",
+        "text_nohead": "Esta publicación es texto con índice.",
+        "images_described": "Todas las imágenes con información tienen una descripción de texto.",
+        "images_missing": "Algunas imágenes con información no tienen descripción de texto ({m} de {n}).",
+        "decorative": "Las imágenes decorativas están ocultas para las tecnologías de apoyo.",
+        "reflow": "El texto se adapta a la pantalla y su tipo de letra, tamaño y colores se pueden cambiar.",
+        "hazards_none": "No contiene nada que parpadee, se mueva o emita sonido.",
+        "audio": "Cada frase se puede escuchar con voz sintética sincronizada con el texto.",
+    },
+    "fr": {
+        "text": "Cette publication est du texte, avec une table des matières et une navigation par titres.",
+        "text_nohead": "Cette publication est du texte avec une table des matières.",
+        "images_described": "Chaque image porteuse d’information a une description textuelle.",
+        "images_missing": "Certaines images porteuses d’information n’ont pas de description textuelle ({m} sur {n}).",
+        "decorative": "Les images décoratives sont masquées aux technologies d’assistance.",
+        "reflow": "Le texte est recomposable ; police, taille et couleurs peuvent être modifiées.",
+        "hazards_none": "Elle ne contient rien qui clignote, bouge ou émet un son.",
+        "audio": "Chaque phrase peut être écoutée en voix de synthèse synchronisée avec le texte.",
+    },
+    "de": {
+        "text": "Diese Publikation ist Text mit Inhaltsverzeichnis und Navigation über Überschriften.",
+        "text_nohead": "Diese Publikation ist Text mit Inhaltsverzeichnis.",
+        "images_described": "Jedes informative Bild hat eine Textbeschreibung.",
+        "images_missing": "Einige informative Bilder haben keine Textbeschreibung ({m} von {n}).",
+        "decorative": "Dekorative Bilder sind für Hilfstechnologien ausgeblendet.",
+        "reflow": "Der Text fließt um; Schrift, Größe und Farben lassen sich ändern.",
+        "hazards_none": "Sie enthält nichts, was blinkt, sich bewegt oder Töne abgibt.",
+        "audio": "Jeder Satz kann als synthetische Sprache synchron zum Text gehört werden.",
+    },
+}
+
+
+def discover(meta: Metadata, content: Content) -> Discovery:
+    a = meta.accessibility
+    visual = content.informative_images > 0
+    all_described = content.described_images >= content.informative_images
+
+    modes = ["textual"] + (["visual"] if visual else []) + (["auditory"] if content.media_overlays else [])
+    # accessModeSufficient: each set of modes that on its own suffices to read everything.
+    sufficient: list[tuple[str, ...]] = []
+    if not visual or all_described:
+        sufficient.append(("textual",))
+    if visual:
+        sufficient.append(("textual", "visual"))
+    if content.media_overlays and (not visual or all_described):
+        sufficient.append(("auditory", "textual"))
+
+    features = ["tableOfContents", "readingOrder", "displayTransformability"]
+    if content.heading_count and content.headings_well_nested:
+        features.append("structuralNavigation")
+    if visual and all_described:
+        features.append("alternativeText")
+    if content.has_math:
+        features.append("MathML")
+    if content.media_overlays:
+        features.append("synchronizedAudioText")
+    for f in a.features:
+        if f not in features:
+            features.append(f)
+
+    if a.hazards:
+        hazards = a.hazards
+    elif content.has_audio:
+        # Audio we did not make ourselves could be loud or sudden: say we do not know.
+        hazards = ("unknown",)
+    else:
+        # A reflowable book of text and still images cannot flash, simulate motion or play sound.
+        hazards = ("none",)
+
+    if a.access_modes:
+        modes = list(a.access_modes)
+    if a.access_modes_sufficient:
+        sufficient = [tuple(x.split(",")) for x in a.access_modes_sufficient]
+    summary = a.summary or _summary(meta, content, visual, all_described, hazards)
+    return Discovery(tuple(modes), tuple(sufficient), tuple(features), tuple(hazards), summary)
+
+
+def _summary(meta: Metadata, content: Content, visual: bool, all_described: bool, hazards) -> str:
+    s = _SUMMARY.get(meta.primary_language, _SUMMARY["en"])
+    parts = [s["text"] if content.heading_count else s["text_nohead"]]
+    if visual:
+        n = content.informative_images
+        parts.append(s["images_described"].format(n=n) if all_described else
+                     s["images_missing"].format(n=n, m=n - content.described_images))
+    if content.decorative_images:
+        parts.append(s["decorative"])
+    parts.append(s["reflow"])
+    if content.media_overlays:
+        parts.append(s["audio"])
+    if tuple(hazards) == ("none",):
+        parts.append(s["hazards_none"])
+    return " ".join(parts)
+
+
+def summary_language(meta: Metadata) -> str:
+    """The language the generated summary is in (it falls back to English)."""
+    if meta.accessibility.summary:
+        return meta.lang
+    return meta.lang if meta.primary_language in _SUMMARY else "en"

@@ -1,0 +1,351 @@
+"""`build()`: a Markdown source → an EPUB 3 file.
+
+The steps, in order:
+
+1. **load**      — read the source and validate its metadata (book.source, book.metadata)
+2. **render**    — Markdown → HTML → XHTML parts, one chapter at a time (book.render,
+                   book.transform); chapter results are pure data, so they can run in parallel
+3. **rules**     — book-wide accessibility rules; errors (or warnings with --strict) stop here
+                   (book.rules)
+4. **discover**  — accessibility metadata computed from what was rendered (book.a11y)
+5. **package**   — title page, disclaimer, nav, NCX, cover, stylesheet, images → EPUB
+                   (book.package), written to a temporary file and renamed into place only
+                   when complete, so a failed build never leaves a broken EPUB or destroys the
+                   previous one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import a11y, cover, rules, transform
+from .errors import BuildFailed, OutputError, Problem
+from .images import raster_size
+from .l10n import label_lang, labels
+from .package import NavEntry, PackageItem, esc, ncx_document, nav_document, write_epub, xhtml
+from .source import Chapter, Source, load, resolve_inside
+from .styles import stylesheet
+
+CSS_PATH = "styles/book.css"
+
+
+@dataclass
+class BuildResult:
+    output: Path
+    source: Source
+    findings: list[rules.Finding]
+    discovery: a11y.Discovery
+    documents: int
+    conformance_blockers: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list:
+        return [*self.source.warnings, *[f for f in self.findings if f.severity == rules.WARNING]]
+
+
+def slugify(title: str) -> str:
+    text = unicodedata.normalize("NFKD", title)
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    text = re.sub(r"[\s_-]+", "-", text)
+    return text[:80].strip("-") or "book"
+
+
+def default_output(source: Source) -> Path:
+    return Path("dist") / f"{slugify(source.meta.title)}.epub"
+
+
+def _image_name(relpath: str, used: set[str]) -> str:
+    """A safe, unique file name inside the EPUB for an image of the source (EPUBCheck PKG-009/010
+    warn about spaces and unusual characters in names)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", relpath.rsplit("/", 1)[-1]).strip("-.") or "image"
+    name, n = base, 1
+    while name.lower() in used:
+        n += 1
+        stem, dot, ext = base.rpartition(".")
+        name = f"{stem}-{n}.{ext}" if dot else f"{base}-{n}"
+    used.add(name.lower())
+    return name
+
+
+def _nest(entries: list[tuple[int, NavEntry]]) -> list[NavEntry]:
+    """Flat (level, entry) in reading order → a tree; a skipped level nests under the last."""
+    root: list[NavEntry] = []
+    stack: list[tuple[int, NavEntry]] = []
+    for level, entry in entries:
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        (stack[-1][1].children if stack else root).append(entry)
+        stack.append((level, entry))
+    return root
+
+
+def build(source_path: str | os.PathLike | None = None, output: str | os.PathLike | None = None, *,
+          strict: bool = False, progress=None) -> BuildResult:
+    """Build the EPUB for `source_path` (a Markdown file or a book folder) at `output`.
+
+    Raises :class:`book.errors.BookError` for anything in the source a user must fix; in that
+    case nothing is written and an earlier file at `output` is left as it was.
+    """
+    source = load(source_path if source_path is not None else "content")
+    meta = source.meta
+    out = Path(output) if output else default_output(source)
+    _check_output(out)
+    say = progress or (lambda _msg: None)
+
+    # 2. render
+    say(f"rendering {len(source.chapters)} chapter(s)")
+    chapters = [transform.render_chapter(ch, root=source.root, index=i + 1, split_level=meta.split_level,
+                                         book_title=meta.title, lang=meta.lang)
+                for i, ch in enumerate(source.chapters)]
+    disclaimer = None
+    if meta.disclaimer:
+        lines = _key_line(source, "disclaimer")
+        pseudo = Chapter(Path(source.root / "book.yaml"), source.meta_file, meta.disclaimer, lines)
+        disclaimer = transform.render_chapter(pseudo, root=source.root, index=0, split_level=0,
+                                              book_title=meta.title, lang=meta.lang)
+
+    # 3. rules
+    findings = [f for ch in ([disclaimer] if disclaimer else []) + chapters for f in ch.findings]
+    ordered = []
+    for ch, chapter in zip(chapters, source.chapters):
+        loc = transform.Locator(chapter)
+        for part in ch.parts:
+            for h in part.headings:
+                ordered.append((h.level, h.text, chapter.name, loc.line(h.text)))
+    findings += rules.check_heading_order(ordered, None)
+    errors = [f for f in findings if f.severity == rules.ERROR or strict]
+    if errors:
+        raise BuildFailed(problems=[Problem(str(f)) for f in errors] +
+                          ([] if strict else []))
+
+    # 4. discover
+    content = a11y.Content(
+        informative_images=sum(c.informative_images for c in chapters) + (disclaimer.informative_images if disclaimer else 0),
+        described_images=sum(c.described_images for c in chapters) + (disclaimer.described_images if disclaimer else 0),
+        decorative_images=sum(c.decorative_images for c in chapters) + (disclaimer.decorative_images if disclaimer else 0),
+        headings_well_nested=not any(f.rule == "heading-skip" for f in findings),
+        heading_count=len(ordered),
+        has_tables=any(c.has_tables for c in chapters),
+    )
+    discovery = a11y.discover(meta, content)
+    blockers = [str(f) for f in findings if f.severity == rules.WARNING and f.rule.startswith(("img-", "heading-", "link-", "table-"))]
+    conformance = _conformance(meta, blockers)
+
+    # 5. package
+    say("packaging")
+    items, guide, toc, landmarks, cover_id = _assemble(source, chapters, disclaimer)
+    lab = labels(meta.primary_language)
+    nav = nav_document(meta, toc, landmarks, "styles/book.css")
+    ncx = ncx_document(meta, toc)
+    items.insert(next(i for i, it in enumerate(items) if it.uid == "nav-slot"),
+                 PackageItem("nav.xhtml", nav, "application/xhtml+xml", lab["contents"], in_spine=True, uid="nav"))
+    items = [it for it in items if it.uid != "nav-slot"]
+    _write_atomic(out, lambda f: write_epub(f, meta, items, nav=nav, ncx=ncx, discovery=discovery,
+                                            conformance=conformance, cover_id=cover_id, guide=guide))
+    return BuildResult(out, source, findings, discovery, sum(1 for it in items if it.in_spine), blockers)
+
+
+def _key_line(source: Source, key: str) -> int:
+    """Line of a front-matter key (for messages about the disclaimer's text)."""
+    try:
+        text = Path(source.root / "book.yaml").read_text("utf-8") if source.meta_file.endswith("book.yaml") \
+            else source.chapters[0].path.read_text("utf-8")
+    except OSError:
+        return 1
+    for i, line in enumerate(text.split("\n"), 1):
+        if line.startswith(key + ":"):
+            return i + 1
+    return 1
+
+
+def _conformance(meta, blockers) -> dict[str, str] | None:
+    """`dcterms:conformsTo` is written only when the author names who certifies it and every
+    automated check passed (EPUB Accessibility 1.1 §3: a claim needs `a11y:certifiedBy`)."""
+    a = meta.accessibility
+    if not (a.conforms_to or a.certified_by):
+        return None
+    if blockers:
+        return None
+    return {"conforms-to": a.conforms_to or a11y.CONFORMANCE_AA, "certified-by": a.certified_by or "",
+            "certifier-credential": a.certifier_credential or "", "certifier-report": a.certifier_report or ""}
+
+
+def _check_output(out: Path) -> None:
+    if out.is_dir():
+        raise OutputError(f"output '{out}' is a folder", file=str(out), hint="give a file name ending in .epub")
+    parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise OutputError(f"cannot write '{out}': '{parent}' is not a folder", file=str(out))
+
+
+def _write_atomic(out: Path, write) -> None:
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)
+    except OSError as e:
+        raise OutputError(f"cannot write to '{parent}' ({e.strerror})", file=str(out),
+                          hint="choose another -o path or fix the folder's permissions") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise OutputError(f"cannot write '{out}' ({e.strerror})", file=str(out)) from None
+        raise
+
+
+def _assemble(source: Source, chapters, disclaimer):
+    """Lay out the spine: cover, title page, disclaimer, contents, then the text."""
+    meta = source.meta
+    lab = labels(meta.primary_language)
+    llang = label_lang(meta.lang)
+    css_rel = "../" + CSS_PATH
+    items: list[PackageItem] = []
+    guide, landmarks, flat = [], [], []
+
+    def doc(name, title, body, body_type, lang=meta.lang):
+        return xhtml(title, body, lang=lang, direction=meta.direction, css=css_rel, body_type=body_type)
+
+    # Images: one file per source image, a safe unique name each.
+    used: set[str] = set()
+    image_names: dict[str, str] = {}
+    for ch in ([disclaimer] if disclaimer else []) + chapters:
+        for im in ch.images:
+            if im.relpath not in image_names:
+                image_names[im.relpath] = "images/" + _image_name(im.relpath, used)
+                data = (source.root / im.relpath).read_bytes()
+                items.append(PackageItem(image_names[im.relpath], data, im.media_type, uid=f"img{len(image_names)}"))
+
+    # Cover: the given picture with its cover-alt, or a typographic one.
+    cover_id = "cover-image"
+    if meta.cover_image:
+        path = resolve_inside(source.root, source.root / "book.yaml", meta.cover_image, what="cover image",
+                              file=source.meta_file)
+        from .images import inspect
+        info = inspect(path, ref=meta.cover_image, file=source.meta_file, line=None)
+        cover_data, cover_type = path.read_bytes(), info.media_type
+        ext = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/svg+xml": "svg",
+               "image/webp": "webp"}[cover_type]
+        cover_alt = meta.cover_alt
+        size = raster_size(cover_data)
+    else:
+        cover_data, cover_type, ext = cover.make_cover(meta), "image/png", "png"
+        authors = ", ".join(meta.authors)
+        cover_alt = (lab["cover_alt"] if authors else lab["cover_alt_noauthor"]).format(title=meta.title, authors=authors)
+        size = (cover.WIDTH, cover.HEIGHT)
+    cover_file = f"images/cover.{ext}"
+    items.insert(0, PackageItem(cover_file, cover_data, cover_type, properties=("cover-image",), uid=cover_id))
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    cover_body = (f'<section epub:type="cover" class="cover">\n<img role="doc-cover" src="../{cover_file}" '
+                  f'alt="{esc(cover_alt)}"{dims}/>\n</section>')
+    items.append(PackageItem("text/cover.xhtml", doc("cover", lab["cover"], cover_body, "cover", llang),
+                             "application/xhtml+xml", lab["cover"], in_spine=True, uid="cover"))
+    guide.append(("cover", "text/cover.xhtml", lab["cover"]))
+
+    # Title page.
+    tp = [f'<section epub:type="titlepage" class="titlepage" aria-labelledby="book-title">',
+          f'<h1 id="book-title" class="title">{esc(meta.title)}</h1>']
+    if meta.subtitle:
+        tp.append(f'<p class="subtitle">{esc(meta.subtitle)}</p>')
+    if meta.authors:
+        tp.append(f'<p class="author">{esc(", ".join(meta.authors))}</p>')
+    if meta.publisher:
+        tp.append(f'<p class="publisher">{esc(meta.publisher)}</p>')
+    if meta.date:
+        tp.append(f'<p class="date"><time datetime="{esc(meta.date)}">{esc(meta.date)}</time></p>')
+    if meta.rights:
+        tp.append(f'<p class="rights">{esc(meta.rights)}</p>')
+    tp.append("</section>")
+    items.append(PackageItem("text/titlepage.xhtml", doc("titlepage", meta.title, "\n".join(tp), "frontmatter"),
+                             "application/xhtml+xml", meta.title, in_spine=True, uid="titlepage"))
+    guide.append(("title-page", "text/titlepage.xhtml", lab["titlepage"]))
+    landmarks.append(("titlepage", "text/titlepage.xhtml", lab["titlepage"]))
+
+    # Every part gets its file name, then links between parts can be resolved.
+    part_files: list[list[str]] = []
+    n = 0
+    for ch in chapters:
+        names = []
+        for _part in ch.parts:
+            n += 1
+            names.append(f"text/ch{n:03d}.xhtml")
+        part_files.append(names)
+
+    def resolver(ch, files, here):
+        by_id = {}
+        for part, fname in zip(ch.parts, files):
+            for i in part.ids:
+                by_id.setdefault(i, fname)
+
+        def link(ident):
+            target = by_id.get(ident)
+            if target is None:
+                # A link to an id in another chapter file, or to nothing: look everywhere.
+                for other, ofiles in zip(chapters, part_files):
+                    for part, fname in zip(other.parts, ofiles):
+                        if ident in part.ids:
+                            target = fname
+                            break
+                    if target:
+                        break
+            if target is None:
+                return "#" + ident
+            return ("" if target == here else target.removeprefix("text/")) + "#" + ident
+        return link
+
+    def image_href(rel):
+        return "../" + image_names[rel]
+
+    # Disclaimer: its own page before the first section, a `notice` (DPUB-ARIA doc-notice).
+    if disclaimer:
+        body = "\n".join(p.body for p in disclaimer.parts)
+        body = transform.resolve_placeholders(body, lambda i: "#" + i, image_href)
+        html_ = (f'<section epub:type="notice" role="doc-notice" class="disclaimer" aria-labelledby="disclaimer-title">\n'
+                 f'<h1 id="disclaimer-title">{esc(lab["disclaimer"])}</h1>\n{body}\n</section>')
+        items.append(PackageItem("text/disclaimer.xhtml", doc("disclaimer", lab["disclaimer"], html_, "frontmatter"),
+                                 "application/xhtml+xml", lab["disclaimer"], in_spine=True, uid="disclaimer"))
+        flat.append((1, NavEntry(lab["disclaimer"], "text/disclaimer.xhtml")))
+        landmarks.append(("notice", "text/disclaimer.xhtml", lab["disclaimer"]))
+        guide.append(("preface", "text/disclaimer.xhtml", lab["disclaimer"]))
+
+    items.append(PackageItem("nav.xhtml", b"", "application/xhtml+xml", uid="nav-slot"))
+    landmarks.append(("toc", "nav.xhtml#toc", lab["contents"]))
+    guide.append(("toc", "nav.xhtml", lab["contents"]))
+
+    first_text = None
+    for ch, files in zip(chapters, part_files):
+        for part, fname in zip(ch.parts, files):
+            first_text = first_text or fname
+            body = transform.resolve_placeholders(part.body, resolver(ch, files, fname), image_href)
+            lead = part.headings[0] if part.headings and body.lstrip().startswith("<h") else None
+            if lead and lead.level == 1:
+                open_ = f'<section epub:type="chapter" role="doc-chapter" aria-labelledby="{esc(lead.id)}">'
+            elif lead:
+                open_ = f'<section aria-labelledby="{esc(lead.id)}">'
+            else:
+                open_ = f'<section aria-label="{esc(part.title)}">'
+            items.append(PackageItem(fname, doc(fname, part.title, f"{open_}\n{body}\n</section>", "bodymatter"),
+                                     "application/xhtml+xml", part.title, in_spine=True, uid=f"ch{fname[7:10]}"))
+            for h in part.headings:
+                if h.level <= meta.toc_depth and h.text:
+                    flat.append((h.level, NavEntry(h.text, f"{fname}#{h.id}")))
+    if first_text:
+        landmarks.append(("bodymatter", first_text, lab["start"]))
+        guide.append(("text", first_text, lab["start"]))
+
+    items.append(PackageItem(CSS_PATH, stylesheet(), "text/css", uid="css"))
+    return items, guide, _nest(flat), landmarks, cover_id

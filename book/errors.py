@@ -1,0 +1,85 @@
+"""The one exception root of `book`, and the shape of every message a user sees.
+
+Every problem with the *input* (a bad front matter key, a missing image, an image without a
+description) is a :class:`BookError`.  The command line turns it into one line per problem::
+
+    content/article.md:12: image 'images/x.png' has no description — add alt text ...
+
+and a documented exit code, never a traceback.  Findings of the accessibility rules are data
+(:class:`book.rules.Finding`), not exceptions; they become a :class:`BuildFailed` only when they
+stop the build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Exit codes, documented in the README and in `book --help`.
+EXIT_OK = 0
+EXIT_INPUT = 1  # the source has a problem: fix it and build again
+EXIT_USAGE = 2  # the command line itself is wrong (argparse uses 2 as well)
+EXIT_CHECK = 3  # `book check`: the EPUB has errors or accessibility violations
+EXIT_TOOL = 4  # a checker (Java, EPUBCheck, Ace, Chromium) is missing or failed to run
+EXIT_OUTPUT = 5  # the EPUB could not be written
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as precisely as we can."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        text = f"{where}{self.message}"
+        if self.hint:
+            text += f" — {self.hint}"
+        return text
+
+
+class BookError(Exception):
+    """Root of every error `book` reports to a user.  Carries one or more :class:`Problem`."""
+
+    exit_code = EXIT_INPUT
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+        problems: list[Problem] | None = None,
+    ) -> None:
+        if problems is None:
+            problems = [Problem(message or "error", str(file) if file else None, line, hint)]
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class SourceError(BookError):
+    """The Markdown, front matter or a file it names is wrong."""
+
+
+class BuildFailed(BookError):
+    """Accessibility rules found errors (or warnings under --strict)."""
+
+
+class OutputError(BookError):
+    exit_code = EXIT_OUTPUT
+
+
+class ToolError(BookError):
+    """A checker could not run: it is not installed, or it crashed."""
+
+    exit_code = EXIT_TOOL
+
+
+class CheckFailed(BookError):
+    exit_code = EXIT_CHECK

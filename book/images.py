@@ -1,0 +1,94 @@
+"""Images are checked by their bytes, never their names: a `.png` that is really HTML, or a
+format EPUB 3.3 does not list as a core media type (§3.2), stops the build with a clear message.
+SVG files are parsed without DTDs, external entities or network access (no XXE), and must carry
+no script, since a reading system may run it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from PIL import Image, UnidentifiedImageError
+
+from .errors import SourceError
+
+# EPUB 3.3 §3.2 core media types for images.  WebP is core since EPUB 3.3, but many e-ink
+# readers in use cannot show it, so it is accepted with a rule warning (see book.rules).
+CORE_IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+SVG = "image/svg+xml"
+SVG_NS = "http://www.w3.org/2000/svg"
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                          huge_tree=False, remove_comments=False)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    media_type: str
+    width: int | None
+    height: int | None
+
+
+def inspect(path: Path, *, ref: str, file: str, line: int | None) -> ImageInfo:
+    if not path.is_file():
+        raise SourceError(f"image '{ref}' does not exist", file=file, line=line,
+                          hint="check the file name and that it is inside the book's folder")
+    data = path.read_bytes()
+    head = data[:512].lstrip()
+    if head.startswith((b"<?xml", b"<svg", b"<!--")) or path.suffix.lower() == ".svg":
+        svg_check(data, ref=ref, file=file, line=line)
+        return ImageInfo(SVG, None, None)
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fmt = im.format
+            size = im.size
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise SourceError(f"'{ref}' is not an image (its bytes are not PNG, JPEG, GIF, WebP or SVG)",
+                          file=file, line=line, hint="export the picture again as PNG or JPEG") from None
+    if fmt not in CORE_IMAGE_TYPES:
+        raise SourceError(f"image '{ref}' is {fmt}, which EPUB does not allow",
+                          file=file, line=line,
+                          hint="convert it to PNG or JPEG (EPUB 3.3 §3.2 core media types)")
+    return ImageInfo(CORE_IMAGE_TYPES[fmt], size[0], size[1])
+
+
+def svg_check(data: bytes, *, ref: str, file: str, line: int | None) -> None:
+    """Parse an SVG safely and refuse what a reading system could execute or fetch."""
+    if b"<!DOCTYPE" in data[:4096] and b"<!ENTITY" in data:
+        raise SourceError(f"SVG '{ref}' declares XML entities", file=file, line=line,
+                          hint="remove the <!DOCTYPE …> block: entities can read other files (XXE)")
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as e:
+        raise SourceError(f"SVG '{ref}' is not well-formed XML ({e.msg})", file=file, line=line,
+                          hint="open it in an editor or export it again") from None
+    if root.tag != f"{{{SVG_NS}}}svg":
+        raise SourceError(f"'{ref}' is not an SVG image (its root element is not <svg>)", file=file,
+                          line=line, hint="export it again as SVG, or use PNG")
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        local = etree.QName(el).localname
+        if local in ("script", "foreignObject", "iframe"):
+            raise SourceError(f"SVG '{ref}' contains <{local}>", file=file, line=line,
+                              hint="remove it: a book's images must not run code or embed pages")
+        for name, value in el.attrib.items():
+            lname = etree.QName(name).localname.lower()
+            if lname.startswith("on"):
+                raise SourceError(f"SVG '{ref}' has an event handler '{lname}'", file=file, line=line,
+                                  hint="remove the attribute: a book's images must not run code")
+            if lname == "href" and value.strip() and not value.strip().startswith(("#", "data:image/")):
+                raise SourceError(f"SVG '{ref}' links to '{value[:60]}'", file=file, line=line,
+                                  hint="embed the resource or remove the link: EPUB images must be "
+                                       "self-contained")
+
+
+def raster_size(data: bytes) -> tuple[int, int] | None:
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.size
+    except Exception:  # noqa: BLE001 - any undecodable picture simply has no known size
+        return None

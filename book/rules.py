@@ -1,0 +1,154 @@
+"""The accessibility rules `book` runs at build time, each with a stable id.
+
+Findings are data (:class:`Finding`), not exceptions: the build collects them all, prints them as
+`file:line: [rule-id] message — hint`, and stops only when one is an error (or, with --strict, a
+warning).  :data:`CATALOGUE` is the one list of rules; the README's table is made from it and
+each id has a test that triggers it and one that does not.
+
+They add to DAISY Ace what it cannot see (../ACCESSIBILITY.md): alt text that is a file name or a
+placeholder, headings skipped across documents, vague link text, tables whose cells have no
+headers (axe's `td-has-header` does not run in Ace).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    wcag: str
+    summary: str
+
+
+CATALOGUE: dict[str, Rule] = {r.id: r for r in [
+    Rule("img-alt-missing", ERROR, "1.1.1", "An informative image has no text alternative."),
+    Rule("img-alt-filename", WARNING, "1.1.1", "Alt text is a file name, not a description."),
+    Rule("img-alt-placeholder", WARNING, "1.1.1", "Alt text is a placeholder word such as 'image'."),
+    Rule("img-alt-long", WARNING, "1.1.1", "Alt text is over 150 characters; it needs a longer description."),
+    Rule("img-format-webp", WARNING, "-", "WebP images do not show on many e-ink readers."),
+    Rule("heading-empty", ERROR, "2.4.6", "A heading has no text."),
+    Rule("heading-skip", WARNING, "1.3.1", "A heading skips a level (e.g. # then ###)."),
+    Rule("link-empty", ERROR, "2.4.4", "A link has no text."),
+    Rule("link-vague", WARNING, "2.4.4", "Link text says nothing about where it goes ('click here')."),
+    Rule("table-no-header", WARNING, "1.3.1", "A table has no header cells."),
+    Rule("lang-invalid", ERROR, "3.1.2", "A part's language tag is not BCP 47."),
+    Rule("id-duplicate", ERROR, "4.1.2", "Two elements in one chapter share an id."),
+    Rule("html-removed", WARNING, "-", "Unsafe or unsupported HTML was removed from the source."),
+]}
+
+ALT_MAX = 150
+_PLACEHOLDERS = {"image", "img", "photo", "picture", "graphic", "figure", "icon", "logo", "chart",
+                 "diagram", "screenshot", "untitled", "alt", "alt text", "placeholder", "spacer",
+                 "bild", "imagen", "foto", "画像", "صورة"}
+_FILENAME = re.compile(r"^[\w.,() -]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$|^(img|dsc|image|istockphoto)[_ -]?\d+",
+                       re.IGNORECASE)
+_VAGUE = {"click here", "here", "read more", "more", "link", "this link", "click", "this", "go",
+          "learn more", "details", "more info", "aquí", "haga clic aquí", "ici", "cliquez ici", "hier"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        text = f"{where}{self.severity}: [{self.rule}] {self.message}"
+        return text + (f" — {self.hint}" if self.hint else "")
+
+
+def finding(rule_id: str, message: str, file: str | None, line: int | None, hint: str | None = None,
+            severity: str | None = None) -> Finding:
+    rule = CATALOGUE[rule_id]
+    return Finding(rule_id, severity or rule.severity, message, file, line, hint)
+
+
+def check_image(ctx, img, alt: str, src: str, line: int | None) -> None:
+    """Rules on one informative image (decorative ones are exempt: WCAG 1.1.1 decoration)."""
+    name = ctx.chapter.name
+
+    def add(rule_id, message, hint):
+        ctx.findings.append(finding(rule_id, message, name, line, hint))
+
+    if not alt:
+        add("img-alt-missing", f"image '{src}' has no description",
+            "describe it: ![What the picture shows.](" + src + "), or mark it "
+            "![](" + src + "){.decorative} if it carries no information")
+        return
+    low = alt.lower().strip(" .")
+    if _FILENAME.search(alt.strip()):
+        add("img-alt-filename", f"the description of '{src}' is a file name: '{alt[:60]}'",
+            "say what the picture shows")
+    elif low in _PLACEHOLDERS:
+        add("img-alt-placeholder", f"the description of '{src}' is only '{alt}'",
+            "say what the picture shows, not that it is a picture")
+    if len(alt) > ALT_MAX:
+        add("img-alt-long", f"the description of '{src}' is {len(alt)} characters long",
+            f"keep alt text under {ALT_MAX} characters and put the full description in the text "
+            "or a caption next to the image")
+    if src.lower().endswith(".webp"):
+        add("img-format-webp", f"'{src}' is WebP", "use PNG or JPEG for the widest e-reader support")
+
+
+def _text(el) -> str:
+    return re.sub(r"\s+", " ", el.text_content()).strip()
+
+
+def check_tree(ctx, tree) -> None:
+    """Rules on one chapter's rendered tree."""
+    seen: dict[str, str] = {}
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        ident = el.get("id")
+        if ident:
+            if ident in seen:
+                ctx.finding("id-duplicate", f"id '{ident}' is used twice in this chapter", f"#{ident}",
+                            hint="give each element its own id, or drop one {#id}")
+            seen[ident] = el.tag
+        if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            if not _text(el) and not any(i.get("alt") for i in el.iter("img")):
+                ctx.finding("heading-empty", f"an empty {el.tag} heading", "#" * int(el.tag[1]) + " ",
+                            hint="give the heading text, or remove the line")
+        elif el.tag == "a" and el.get("href") is not None:
+            text = _text(el)
+            label = el.get("aria-label") or el.get("title") or ""
+            if not text and not label and not any(i.get("alt") for i in el.iter("img")):
+                ctx.finding("link-empty", f"a link to '{el.get('href')}' has no text",
+                            f"]({el.get('href')}", el.get("href"),
+                            hint="write what the link leads to between the brackets: [text](url)")
+            elif text.lower().strip(" .!:") in _VAGUE or re.fullmatch(r"(https?://|www\.)\S+", text):
+                ctx.finding("link-vague", f"link text '{text[:60]}' does not say where it goes",
+                            f"[{text}]", text,
+                            hint="write link text that makes sense alone, e.g. [the NHS page on back pain](…)")
+        elif el.tag == "table":
+            if not any(True for _ in el.iter("th")):
+                first = next((_text(td) for td in el.iter("td")), "")
+                ctx.finding("table-no-header", "a table has no header cells", first[:40] if first else "|",
+                            hint="give the table a header row (the line above |---|)")
+
+
+def check_heading_order(headings, ctx_file_of) -> list[Finding]:
+    """Book-wide: a heading may go at most one level deeper than the one before it (WCAG 1.3.1).
+    axe checks one document at a time; a book split into documents needs it across all of them.
+    `headings` is [(level, text, file, line)] in reading order."""
+    out = []
+    previous = 0
+    for level, text, file, line in headings:
+        if previous and level > previous + 1:
+            out.append(finding("heading-skip", f"heading '{text[:60]}' is level {level} after level {previous}",
+                               file, line, hint="use " + "#" * (previous + 1) + " for it, or add the level between"))
+        previous = level
+    return out

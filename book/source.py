@@ -1,0 +1,197 @@
+"""Step 1 of a build: read the source — a Markdown file with YAML front matter, or a folder with
+`book.yaml` and the chapter files it names — into a :class:`Source`.
+
+Everything read from disk goes through :func:`resolve_inside`, so a source can never pull a file
+from outside its own folder into a book (`../` escapes, absolute paths, symbolic links out).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import Problem, SourceError
+from .metadata import Metadata, validate
+
+BOOK_YAML = "book.yaml"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One Markdown file of the source."""
+
+    path: Path  # absolute path on disk
+    name: str  # path as the user sees it (for messages)
+    text: str  # Markdown body, front matter removed
+    first_line: int  # line number in `path` where `text` begins (for file:line messages)
+
+
+@dataclass(frozen=True)
+class Source:
+    root: Path  # the folder everything must stay inside
+    meta_file: str  # where the metadata came from, for messages
+    meta: Metadata
+    chapters: tuple[Chapter, ...]
+    warnings: tuple[Problem, ...] = ()
+
+
+def display(path: Path) -> str:
+    """A path as short as it can be for a message: relative to the working folder when inside it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def read_text(path: Path) -> str:
+    name = display(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError("file not found", file=name) from None
+    except IsADirectoryError:
+        raise SourceError("is a folder, not a file", file=name) from None
+    except OSError as e:
+        raise SourceError(f"cannot read the file ({e.strerror})", file=name) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise SourceError(f"the file is not UTF-8 (byte 0x{data[e.start]:02x})", file=name, line=line,
+                          hint="save it as UTF-8 in your editor") from None
+    # A byte-order mark is legal in UTF-8 files made on Windows; it is not text.
+    text = text.removeprefix("\ufeff")
+    if "\x00" in text:
+        raise SourceError("the file contains NUL bytes: it is not a text file", file=name)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def resolve_inside(root: Path, base: Path, ref: str, *, what: str, file: str,
+                   line: int | None = None) -> Path:
+    """Resolve `ref` (a path written in `base`) and make sure it stays inside `root`.
+
+    Symbolic links are followed before the check, so a link that points outside is refused too.
+    """
+    hint = f"keep every {what} inside the book's folder {display(root)}/ and name it by a relative path"
+    if not ref or ref.startswith(("/", "\\")) or os.path.isabs(ref) or (len(ref) > 1 and ref[1] == ":"):
+        raise SourceError(f"{what} '{ref}' is an absolute path", file=file, line=line, hint=hint)
+    target = (base.parent / ref).resolve()
+    real_root = root.resolve()
+    if target != real_root and real_root not in target.parents:
+        raise SourceError(f"{what} '{ref}' is outside the book's folder", file=file, line=line, hint=hint)
+    return target
+
+
+def _yaml_key_lines(text: str, offset: int) -> dict[str, int]:
+    """Line of each top-level key, so a problem with a value can name the line it is on."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, _value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines[key.value] = key.start_mark.line + 1 + offset
+    return lines
+
+
+def parse_yaml(text: str, file: str, offset: int = 0) -> tuple[dict, dict[str, int]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 + offset if mark else None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SourceError(f"the front matter is not valid YAML: {problem}", file=file, line=line,
+                          hint="check the indentation and quote values that contain ':' or '#'") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SourceError("the front matter must be a YAML mapping of keys to values", file=file,
+                          line=offset + 1, hint="write lines like 'title: My Book'")
+    return data, _yaml_key_lines(text, offset)
+
+
+def split_front_matter(text: str, file: str) -> tuple[str | None, str, int]:
+    """(front matter YAML or None, Markdown body, line where the body starts)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return None, text, 1
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1:]), i + 2
+    raise SourceError("the front matter starting on line 1 is never closed", file=file, line=1,
+                      hint="end it with a line holding only ---")
+
+
+def load(path: str | Path) -> Source:
+    """Read a source file or folder.  Raises SourceError for anything a user must fix."""
+    p = Path(path)
+    if not p.exists():
+        raise SourceError("no such file or folder", file=str(path),
+                          hint="give a Markdown file or a folder holding book.yaml")
+    if p.is_dir():
+        return _load_folder(p)
+    return _load_file(p)
+
+
+def _load_file(p: Path) -> Source:
+    name = display(p)
+    text = read_text(p)
+    if not text.strip():
+        raise SourceError("the source is empty", file=name,
+                          hint="start it with front matter: ---, title: ..., lang: ..., ---")
+    fm, body, first = split_front_matter(text, name)
+    if fm is None:
+        raise SourceError("the file has no front matter", file=name, line=1,
+                          hint="start it with ---, then 'title: ...' and 'lang: ...', then ---")
+    raw, lines = parse_yaml(fm, name, offset=1)
+    if "chapters" in raw:
+        raise SourceError("'chapters' belongs in a book folder's book.yaml, not in a single file",
+                          file=name, line=lines.get("chapters"),
+                          hint="put the chapters in a folder with book.yaml, or remove the key")
+    meta, warnings = validate(raw, name, lines)
+    if not body.strip():
+        raise SourceError("the article has no text after its front matter", file=name, line=first,
+                          hint="write the article in Markdown below the closing ---")
+    root = p.parent.resolve()
+    chapter = Chapter(p.resolve(), name, body, first)
+    return Source(root, name, meta, (chapter,), tuple(warnings))
+
+
+def _load_folder(p: Path) -> Source:
+    yml = p / BOOK_YAML
+    if not yml.is_file():
+        raise SourceError(f"the folder has no {BOOK_YAML}", file=display(p),
+                          hint="add book.yaml with title, lang and the list of chapters")
+    name = display(yml)
+    text = read_text(yml)
+    if not text.strip():
+        raise SourceError("book.yaml is empty", file=name,
+                          hint="add title, lang and chapters: [chapter.md]")
+    raw, lines = parse_yaml(text, name)
+    meta, warnings = validate(raw, name, lines, need_chapters=True)
+    root = p.resolve()
+    chapters = []
+    for ref in meta.chapters:
+        cp = resolve_inside(root, yml.resolve(), ref, what="chapter file", file=name,
+                            line=lines.get("chapters"))
+        if not cp.is_file():
+            raise SourceError(f"chapter file '{ref}' does not exist", file=name,
+                              line=lines.get("chapters"), hint="check the name in chapters:")
+        ctext = read_text(cp)
+        fm, body, first = split_front_matter(ctext, display(cp))
+        if fm is not None:
+            # A chapter may carry its own front matter (e.g. from another tool); only its body
+            # is used, which we say rather than ignore silently.
+            warnings.append(Problem("front matter in a chapter file is ignored", display(cp), 1,
+                                    "put book metadata in book.yaml"))
+        chapters.append(Chapter(cp, display(cp), body, first))
+    if not any(c.text.strip() for c in chapters):
+        raise SourceError("every chapter file is empty", file=name,
+                          hint="write the book's text in the chapter files")
+    return Source(root, name, meta, tuple(chapters), tuple(warnings))

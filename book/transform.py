@@ -1,0 +1,366 @@
+"""Step 3 of a build: one chapter's HTML → XHTML parts ready to package.
+
+One pass per concern, in this order (see :data:`PASSES`):
+
+1. ``sanitize``   — untrusted markup out (book.sanitize)
+2. ``images``     — resolve, verify and describe every image; figures for captions
+3. ``footnotes``  — DPUB-ARIA notes that e-readers show as pop-ups
+4. ``semantics``  — languages of parts, focusable code blocks
+5. ``rules``      — the accessibility rules that need the source (book.rules)
+6. ``split``      — one spine document per heading at or above the split level
+
+A chapter's result (:class:`RenderedChapter`) holds only strings and small records, so chapters
+can render in parallel processes and be cached; links and image paths inside it are
+placeholders that the packager resolves once every chapter is known.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lxml.html
+from lxml import etree
+
+from . import images as imagelib
+from . import rules
+from .errors import SourceError
+from .metadata import is_valid_language_tag
+from .render import new_markdown, render
+from .sanitize import sanitize
+from .source import Chapter, resolve_inside
+
+# Placeholders in serialised parts.  U+E000 (private use) is removed from every source text
+# (book.render.clean_text), so no text of the author's can collide with them.
+MARK = "\ue000"
+LINK = MARK + "L"  # href="\ue000L<id>"      → "<file>#<id>" once every part has its file name
+IMAGE = MARK + "I"  # src="\ue000I<relpath>" → "../images/<name>"
+_PLACEHOLDER = re.compile('"' + MARK + '([LI])([^"]*)"')
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+OPS_NS = "http://www.idpf.org/2007/ops"
+EPUB_TYPE = "epub:type"
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    id: str
+
+
+@dataclass(frozen=True)
+class ImageUse:
+    """An image file a chapter uses (relative to the book's root)."""
+
+    relpath: str
+    media_type: str
+    width: int | None
+    height: int | None
+
+
+@dataclass
+class Part:
+    """One spine document: serialised body content and what the nav needs."""
+
+    title: str
+    body: str
+    headings: list[Heading] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+
+
+@dataclass
+class RenderedChapter:
+    parts: list[Part]
+    images: list[ImageUse]
+    findings: list[rules.Finding]
+    informative_images: int = 0
+    described_images: int = 0
+    decorative_images: int = 0
+    has_tables: bool = False
+
+
+class Locator:
+    """Finds the source line of a piece of text, for `file:line` messages.  Python-Markdown keeps
+    no line numbers, so we search the chapter's own text; the first match is the answer."""
+
+    def __init__(self, chapter: Chapter):
+        self.chapter = chapter
+        self.lines = chapter.text.split("\n")
+
+    def line(self, *needles: str) -> int | None:
+        for needle in needles:
+            if not needle:
+                continue
+            for i, text in enumerate(self.lines):
+                if needle in text:
+                    return self.chapter.first_line + i
+        return None
+
+
+@dataclass
+class Context:
+    root: Path
+    chapter: Chapter
+    index: int  # chapter number, for ids unique across the book
+    split_level: int
+    book_title: str
+    lang: str
+    allow_remote: bool = False
+    locator: Locator = None  # type: ignore[assignment]
+    findings: list = field(default_factory=list)
+    images: dict = field(default_factory=dict)
+    stats: dict = field(default_factory=lambda: {"informative": 0, "described": 0, "decorative": 0,
+                                                 "tables": False})
+
+    def __post_init__(self):
+        self.locator = Locator(self.chapter)
+
+    def finding(self, rule_id: str, message: str, *needles: str, hint: str | None = None,
+                severity: str | None = None) -> None:
+        self.findings.append(rules.finding(rule_id, message, self.chapter.name,
+                                           self.locator.line(*needles), hint, severity))
+
+
+# ---------------------------------------------------------------------------------------------
+# Passes
+
+
+def _pass_sanitize(tree, ctx: Context) -> None:
+    def report(message, hint, needle):
+        ctx.finding("html-removed", message, f"<{needle}", needle, hint=hint)
+
+    sanitize(tree, report)
+
+
+def _pass_images(tree, ctx: Context) -> None:
+    for img in list(tree.iter("img")):
+        src = img.get("src", "")
+        alt = (img.get("alt") or "").strip()
+        classes = img.get("class", "").split()
+        decorative = "decorative" in classes
+        needles = (f"]({src}", src, alt[:40] if alt else "")
+        line = ctx.locator.line(*needles)
+        if not src:
+            raise SourceError("an image has no file name", file=ctx.chapter.name, line=line,
+                              hint="write ![description](images/picture.png)")
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src):
+            raise SourceError(
+                f"image '{src[:80]}' is not a file in the book", file=ctx.chapter.name, line=line,
+                hint="download it into the book's folder and link it by a relative path: "
+                     "EPUB 3.3 §3.6 wants every image inside the publication, so it shows offline")
+        path = resolve_inside(ctx.root, ctx.chapter.path, html.unescape(src), what="image",
+                              file=ctx.chapter.name, line=line)
+        info = imagelib.inspect(path, ref=src, file=ctx.chapter.name, line=line)
+        rel = path.relative_to(ctx.root.resolve()).as_posix()
+        ctx.images[rel] = ImageUse(rel, info.media_type, info.width, info.height)
+        img.set("src", IMAGE + rel)
+        # Width and height let a reading system reserve space before the image loads; CSS keeps
+        # the image within the page (max-width), so these never force a size (WCAG 1.4.10).
+        if info.width and info.height and not img.get("width"):
+            img.set("width", str(info.width))
+            img.set("height", str(info.height))
+        if decorative:
+            # WCAG 1.1.1 (decoration): empty alt hides it from assistive technology, and it is
+            # left out of what the accessibility metadata claims.
+            img.set("alt", "")
+            img.set("role", "presentation")
+            ctx.stats["decorative"] += 1
+        else:
+            ctx.stats["informative"] += 1
+            if alt:
+                ctx.stats["described"] += 1
+            rules.check_image(ctx, img, alt, src, line)
+        title = img.attrib.pop("title", None)
+        parent = img.getparent()
+        alone = parent is not None and parent.tag == "p" and len(parent) == 1 and not (
+            (parent.text or "").strip() or (img.tail or "").strip())
+        if title and alone:
+            parent.tag = "figure"
+            parent.attrib.clear()
+            cap = etree.SubElement(parent, "figcaption")
+            cap.text = title
+        elif title:
+            img.set("title", title)
+
+
+def _pass_footnotes(tree, ctx: Context) -> None:
+    """Python-Markdown's `div.footnote > ol > li` becomes one `aside` per note (EPUB 3.3 SSV
+    `footnote`, DPUB-ARIA `doc-footnote`), which e-readers such as Apple Books and Kobo show as a
+    pop-up; note references get `noteref`/`doc-noteref`.  Ids get the chapter number, so notes of
+    two chapter files never share an id once split into parts."""
+    prefix = f"c{ctx.index}-"
+    for el in tree.iter():
+        if isinstance(el.tag, str) and el.get("id", "").startswith(("fn-", "fnref")):
+            el.set("id", prefix + el.get("id"))
+    for a in tree.iter("a"):
+        href = a.get("href", "")
+        if href.startswith(("#fn-", "#fnref")):
+            a.set("href", "#" + prefix + href[1:])
+        if "footnote-ref" in a.get("class", ""):
+            a.set(EPUB_TYPE, "noteref")
+            a.set("role", "doc-noteref")
+    for block in tree.xpath('//div[contains(concat(" ", @class, " "), " footnote ")]'):
+        parent = block.getparent()
+        pos = parent.index(block)
+        for li in block.iter("li"):
+            aside = etree.Element("aside", {"id": li.get("id"), EPUB_TYPE: "footnote",
+                                            "role": "doc-footnote", "class": "footnote"})
+            backs = [a for a in li.iter("a") if "footnote-backref" in a.get("class", "")]
+            target = backs[0].get("href") if backs else None
+            for a in backs:
+                a.drop_tree()
+            for child in list(li):
+                aside.append(child)
+            if li.text and li.text.strip():
+                p = etree.Element("p")
+                p.text = li.text
+                aside.insert(0, p)
+            number = li.get("id").rsplit("-", 1)[-1]
+            first = aside[0] if len(aside) and aside[0].tag == "p" else None
+            if first is None:
+                first = etree.Element("p")
+                aside.insert(0, first)
+            back = etree.Element("a", {"href": target or "#", "role": "doc-backlink",
+                                       "class": "footnote-number"})
+            back.text = f"{number}."
+            back.tail = " " + (first.text or "")
+            first.text = None
+            first.insert(0, back)
+            if not target:
+                back.tag = "span"
+                del back.attrib["href"]
+                del back.attrib["role"]
+            parent.insert(pos, aside)
+            pos += 1
+        block.drop_tree()
+
+
+def _pass_semantics(tree, ctx: Context) -> None:
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        lang = el.get("lang")
+        if lang is not None:
+            if is_valid_language_tag(lang):
+                # XHTML needs xml:lang too (EPUB 3.3 §6.1.4 follows HTML: both, same value).
+                el.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+            else:
+                ctx.finding("lang-invalid", f"'{lang}' on <{el.tag}> is not a BCP 47 language tag",
+                            f"lang={lang}", lang, hint="use a tag such as fr, de-CH or zh-Hans")
+                del el.attrib["lang"]
+        if el.tag == "pre":
+            # A code block that scrolls sideways must be reachable by keyboard (WCAG 2.1.1,
+            # axe `scrollable-region-focusable`), and needs a name when it is focusable.
+            el.set("tabindex", "0")
+            el.set("role", "region")
+            el.set("aria-label", "Code")
+        elif el.tag == "table":
+            ctx.stats["tables"] = True
+
+
+PASSES = [
+    ("sanitize", _pass_sanitize),
+    ("images", _pass_images),
+    ("footnotes", _pass_footnotes),
+    ("semantics", _pass_semantics),
+    ("rules", lambda tree, ctx: rules.check_tree(ctx, tree)),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting and serialising
+
+
+def _heading_text(h) -> str:
+    parts = []
+    for node in h.iter():
+        if node is not h and node.tag == "a" and node.get("role") == "doc-noteref":
+            if node.tail:
+                parts.append(node.tail)
+            continue
+        if node is h:
+            parts.append(node.text or "")
+        else:
+            parent_ref = any(p.get("role") == "doc-noteref" for p in node.iterancestors() if p is not h)
+            if not parent_ref:
+                parts.append(node.text or "")
+            parts.append(node.tail or "")
+    return re.sub(r"\s+", " ", "".join(parts)).strip()
+
+
+def _serialise(elements, ctx: Context) -> str:
+    out = []
+    for el in elements:
+        out.append(etree.tostring(el, encoding="unicode", method="xml", with_tail=False))
+        if el.tail and el.tail.strip():
+            out.append(html.escape(el.tail, quote=False))
+    return "\n".join(out)
+
+
+def _split(tree, ctx: Context) -> list[Part]:
+    groups: list[list] = [[]]
+    for child in list(tree):
+        if child.tag in HEADINGS and int(child.tag[1]) <= ctx.split_level and groups[-1]:
+            groups.append([])
+        groups[-1].append(child)
+    if tree.text and tree.text.strip():
+        p = etree.Element("p")
+        p.text = tree.text
+        groups[0].insert(0, p)
+
+    parts = []
+    for group in groups:
+        if not group:
+            continue
+        headings, ids = [], set()
+        for el in group:
+            for node in el.iter():
+                if not isinstance(node.tag, str):
+                    continue
+                if node.get("id"):
+                    ids.add(node.get("id"))
+                if node.tag in HEADINGS:
+                    if not node.get("id"):
+                        node.set("id", f"c{ctx.index}-h{len(headings) + 1}")
+                        ids.add(node.get("id"))
+                    headings.append(Heading(int(node.tag[1]), _heading_text(node), node.get("id")))
+            for a in el.iter("a"):
+                href = a.get("href", "")
+                if href.startswith("#") and len(href) > 1:
+                    a.set("href", LINK + href[1:])
+        first = group[0]
+        title = headings[0].text if headings and first.tag in HEADINGS else ctx.book_title
+        parts.append(Part(title or ctx.book_title, _serialise(group, ctx), headings, ids))
+    return parts
+
+
+def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int, book_title: str,
+                   lang: str) -> RenderedChapter:
+    """Markdown of one chapter → parts, images and findings.  Pure: same input, same output."""
+    ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level,
+                  book_title=book_title, lang=lang)
+    fragment = render(chapter.text, new_markdown())
+    tree = lxml.html.fragment_fromstring(fragment or "<p></p>", create_parent="div")
+    for _name, run in PASSES:
+        run(tree, ctx)
+    parts = _split(tree, ctx)
+    return RenderedChapter(
+        parts=parts, images=list(ctx.images.values()), findings=ctx.findings,
+        informative_images=ctx.stats["informative"], described_images=ctx.stats["described"],
+        decorative_images=ctx.stats["decorative"], has_tables=ctx.stats["tables"],
+    )
+
+
+def resolve_placeholders(body: str, link_target, image_href) -> str:
+    """Replace LINK/IMAGE placeholders once every part has its file name."""
+
+    def sub(m):
+        kind, value = m.group(1), html.unescape(m.group(2))
+        target = link_target(value) if kind == "L" else image_href(value)
+        return '"' + html.escape(target, quote=True) + '"'
+
+    return _PLACEHOLDER.sub(sub, body)
