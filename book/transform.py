@@ -125,6 +125,15 @@ class Context:
                                            self.locator.line(*needles), hint, severity))
 
 
+def _element(tag: str, attrs: dict | None = None):
+    """An HTML element.  lxml's HTML elements accept `epub:type` as a plain attribute name (plain
+    `etree.Element` refuses the colon); the wrapper document declares the `epub` prefix."""
+    el = lxml.html.Element(tag)
+    for k, v in (attrs or {}).items():
+        el.set(k, v)
+    return el
+
+
 # ---------------------------------------------------------------------------------------------
 # Passes
 
@@ -206,9 +215,9 @@ def _pass_footnotes(tree, ctx: Context) -> None:
     for block in tree.xpath('//div[contains(concat(" ", @class, " "), " footnote ")]'):
         parent = block.getparent()
         pos = parent.index(block)
-        for li in block.iter("li"):
-            aside = etree.Element("aside", {"id": li.get("id"), EPUB_TYPE: "footnote",
-                                            "role": "doc-footnote", "class": "footnote"})
+        for number, li in enumerate(block.xpath("./ol/li"), 1):
+            aside = _element("aside", {"id": li.get("id"), EPUB_TYPE: "footnote",
+                                       "role": "doc-footnote", "class": "footnote"})
             backs = [a for a in li.iter("a") if "footnote-backref" in a.get("class", "")]
             target = backs[0].get("href") if backs else None
             for a in backs:
@@ -216,16 +225,15 @@ def _pass_footnotes(tree, ctx: Context) -> None:
             for child in list(li):
                 aside.append(child)
             if li.text and li.text.strip():
-                p = etree.Element("p")
+                p = _element("p")
                 p.text = li.text
                 aside.insert(0, p)
-            number = li.get("id").rsplit("-", 1)[-1]
             first = aside[0] if len(aside) and aside[0].tag == "p" else None
             if first is None:
-                first = etree.Element("p")
+                first = _element("p")
                 aside.insert(0, first)
-            back = etree.Element("a", {"href": target or "#", "role": "doc-backlink",
-                                       "class": "footnote-number"})
+            back = _element("a", {"href": target or "#", "role": "doc-backlink",
+                                  "class": "footnote-number"})
             back.text = f"{number}."
             back.tail = " " + (first.text or "")
             first.text = None
@@ -308,7 +316,7 @@ def _split(tree, ctx: Context) -> list[Part]:
             groups.append([])
         groups[-1].append(child)
     if tree.text and tree.text.strip():
-        p = etree.Element("p")
+        p = _element("p")
         p.text = tree.text
         groups[0].insert(0, p)
 
