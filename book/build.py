@@ -145,9 +145,35 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     items.insert(next(i for i, it in enumerate(items) if it.uid == "nav-slot"),
                  PackageItem("nav.xhtml", nav, "application/xhtml+xml", lab["contents"], in_spine=True, uid="nav"))
     items = [it for it in items if it.uid != "nav-slot"]
-    _write_atomic(out, lambda f: write_epub(f, meta, items, nav=nav, ncx=ncx, discovery=discovery,
-                                            conformance=conformance, cover_id=cover_id, guide=guide))
+    def writer(claim):
+        return lambda f: write_epub(f, meta, items, nav=nav, ncx=ncx, discovery=discovery,
+                                    conformance=claim, cover_id=cover_id, guide=guide)
+
+    def verify(candidate: Path):
+        """A conformance claim stays only if EPUBCheck and Ace pass on the very file that makes
+        it (EPUB Accessibility 1.1 §3.1: the claim must be true); otherwise it is dropped and the
+        reasons are reported."""
+        say("verifying the conformance claim with EPUBCheck and DAISY Ace")
+        blockers.extend(_verify_claim(candidate))
+        return writer(None) if blockers else None
+
+    _write_atomic(out, writer(conformance), verify if conformance else None)
     return BuildResult(out, source, findings, discovery, sum(1 for it in items if it.in_spine), blockers)
+
+
+def _verify_claim(candidate: Path) -> list[str]:
+    from . import checkers
+
+    reasons = []
+    try:
+        report = checkers.run_epubcheck(candidate)
+        if report.fatals or report.errors or report.warnings:
+            reasons += [f"EPUBCheck: {m}" for m in report.messages] or ["EPUBCheck reported problems"]
+        ace = checkers.run_ace(candidate)
+        reasons += [f"DAISY Ace: {v}" for v in ace.violations]
+    except (checkers.ToolMissing, checkers.ToolFailed) as e:
+        reasons.append(f"the checkers could not run ({e}); install them with: bash .ci/install-tools")
+    return reasons
 
 
 def _key_line(source: Source, key: str) -> int:
@@ -169,6 +195,12 @@ def _conformance(meta, blockers) -> dict[str, str] | None:
     a = meta.accessibility
     if not (a.conforms_to or a.certified_by):
         return None
+    if not a.certified_by:
+        blockers.append("accessibility.certified-by is missing: a conformance claim must name who "
+                        "certifies it (EPUB Accessibility 1.1 §3.2)")
+    if a.conforms_to and a.conforms_to not in a11y.CONFORMS_TO_VALUES:
+        blockers.append(f"accessibility.conforms-to '{a.conforms_to}' is not one of: "
+                        + "; ".join(a11y.CONFORMS_TO_VALUES))
     if blockers:
         return None
     return {"conforms-to": a.conforms_to or a11y.CONFORMANCE_AA, "certified-by": a.certified_by or "",
@@ -183,11 +215,14 @@ def _check_output(out: Path) -> None:
         raise OutputError(f"cannot write '{out}': '{parent}' is not a folder", file=str(out))
 
 
-def _write_atomic(out: Path, write) -> None:
+def _write_atomic(out: Path, write, verify=None) -> None:
+    """Write to a temporary file beside `out`, then rename it into place: readers of `out` see
+    the old book or the new one, never half of one.  `verify(tmp)` may return a writer that
+    rewrites the temporary file before it is renamed."""
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp.epub", dir=parent)
     except OSError as e:
         raise OutputError(f"cannot write to '{parent}' ({e.strerror})", file=str(out),
                           hint="choose another -o path or fix the folder's permissions") from None
@@ -196,6 +231,12 @@ def _write_atomic(out: Path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        rewrite = verify(Path(tmp)) if verify else None
+        if rewrite is not None:
+            with open(tmp, "wb") as f:
+                rewrite(f)
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException as e:

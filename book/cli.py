@@ -44,6 +44,34 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--strict", action="store_true", help="treat accessibility warnings as errors")
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    c = sub.add_parser(
+        "check", help="check an EPUB with EPUBCheck, DAISY Ace and book's accessibility rules",
+        description="Check any EPUB: validity (EPUBCheck), accessibility (DAISY Ace and book's own rules), "
+                    "and print the accessibility statement a reading system would show, in the words of "
+                    "the W3C Accessibility Metadata Display Guide.",
+        epilog="examples:\n  book check dist/my-book.epub\n  book check my-book.epub --json > report.json\n\n" + EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("epub", metavar="BOOK.epub", help="the EPUB to check")
+    c.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    c.add_argument("--no-ace", action="store_true", help="skip DAISY Ace (then the check cannot pass)")
+    c.add_argument("--no-epubcheck", action="store_true", help="skip EPUBCheck (then the check cannot pass)")
+    c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    v = sub.add_parser(
+        "preview", help="read a book in the browser, in the epub.js reading engine",
+        description="Serve an EPUB (or build SOURCE first) with a reader page on 127.0.0.1 and open "
+                    "it in the browser: a table of contents, next/previous page buttons and arrow "
+                    "keys. Ctrl-C stops it. Needs epub.js: npm install --prefix .tools/reader "
+                    "epubjs@0.3.93 jszip@3.10.1",
+        epilog="examples:\n  book preview                        # builds content/, then serves it\n"
+               "  book preview dist/my-book.epub --no-open --port 8000",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("source", nargs="?", default="content",
+                   help="an .epub file, or a Markdown file or book folder (default: content)")
+    v.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    v.add_argument("--no-open", action="store_true", help="print the URL only; do not open a browser")
+    v.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return p
 
 
@@ -59,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             return _build(args)
+        if args.command == "check":
+            return _check(args)
+        if args.command == "preview":
+            return _preview(args)
     except BookError as e:
         for problem in e.problems:
             print(f"book: {problem}", file=sys.stderr)
@@ -84,5 +116,52 @@ def _build(args) -> int:
     if not args.quiet:
         for w in result.warnings:
             print(f"book: {w}", file=sys.stderr)
+        if result.conformance_blockers and (result.source.meta.accessibility.certified_by
+                                            or result.source.meta.accessibility.conforms_to):
+            print("book: the conformance claim was NOT written; fix these and build again:", file=sys.stderr)
+            for b in result.conformance_blockers:
+                print(f"book:   {b}", file=sys.stderr)
         print(f"wrote {result.output} ({result.documents} documents)")
     return EXIT_OK
+
+
+def _check(args) -> int:
+    import json
+
+    from .check import check
+    from .errors import EXIT_CHECK
+    from .statement import render_text
+
+    progress = None if args.json or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
+    result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace, progress=progress)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return EXIT_OK if result.ok else EXIT_CHECK
+    print(f"Checked {result.epub}")
+    if result.epubcheck is not None:
+        e = result.epubcheck
+        print(f"EPUBCheck {e.checker_version}: {e.fatals} fatal, {e.errors} errors, {e.warnings} warnings")
+        for m in e.messages:
+            print(f"  {m}")
+    if result.ace is not None:
+        print(f"DAISY Ace {result.ace.ace_version}: {len(result.ace.violations)} violations")
+        for v in result.ace.violations:
+            print(f"  {v}")
+    errors = sum(1 for f in result.findings if f.severity == "error")
+    print(f"book rules: {errors} errors, {len(result.findings) - errors} warnings")
+    for f in result.findings:
+        print(f"  {f}")
+    for s in result.skipped:
+        print(f"skipped: {s}")
+    print()
+    print("Accessibility statement")
+    print(render_text(result.statement))
+    print()
+    print("PASS" if result.ok else "FAIL")
+    return EXIT_OK if result.ok else EXIT_CHECK
+
+
+def _preview(args) -> int:
+    from .preview import preview
+
+    return preview(args.source, port=args.port, open_browser=not args.no_open)

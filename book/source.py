@@ -41,9 +41,10 @@ class Source:
 def display(path: Path) -> str:
     """A path as short as it can be for a message: relative to the working folder when inside it."""
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def read_text(path: Path) -> str:

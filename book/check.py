@@ -1,0 +1,185 @@
+"""`book check BOOK.epub`: EPUBCheck, DAISY Ace and our own rules on any EPUB, and the
+accessibility statement a reading system would show for it.
+
+Our rules run on the EPUB's own documents here (not the Markdown), so `check` works on books
+made by any tool; they are the same rule functions the build uses (book.rules).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lxml.html
+from lxml import etree
+
+from . import checkers, rules
+from .errors import SourceError, ToolError
+from .metadata import is_valid_language_tag
+from .statement import Field, package_metadata, statement
+
+OPF = "http://www.idpf.org/2007/opf"
+
+
+@dataclass
+class CheckResult:
+    epub: Path
+    epubcheck: checkers.CheckReport | None
+    ace: checkers.AceReport | None
+    findings: list[rules.Finding]
+    statement: list[Field]
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        n = sum(1 for f in self.findings if f.severity == rules.ERROR)
+        if self.epubcheck:
+            n += self.epubcheck.fatals + self.epubcheck.errors
+        if self.ace:
+            n += len(self.ace.violations)
+        return n
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0 and not self.skipped
+
+    def to_json(self) -> dict:
+        return {
+            "epub": str(self.epub),
+            "ok": self.ok,
+            "epubcheck": None if self.epubcheck is None else {
+                "fatals": self.epubcheck.fatals, "errors": self.epubcheck.errors,
+                "warnings": self.epubcheck.warnings,
+                "messages": [{"severity": m.severity, "id": m.id, "message": m.message, "location": m.location}
+                             for m in self.epubcheck.messages]},
+            "ace": None if self.ace is None else {
+                "violations": [{"rule": v.rule, "impact": v.impact, "file": v.file, "html": v.html}
+                               for v in self.ace.violations]},
+            "rules": [{"rule": f.rule, "severity": f.severity, "message": f.message, "file": f.file,
+                       "line": f.line, "hint": f.hint} for f in self.findings],
+            "statement": {f.heading: list(f.statements) for f in self.statement},
+            "skipped": self.skipped,
+        }
+
+
+class _DocContext:
+    """What book.rules needs to report on a document inside an EPUB."""
+
+    def __init__(self, name: str, text: str):
+        self.findings: list[rules.Finding] = []
+        self.chapter = type("Doc", (), {"name": name})()
+        self._lines = text.split("\n")
+
+    def line(self, needle: str) -> int | None:
+        for i, line in enumerate(self._lines, 1):
+            if needle and needle in line:
+                return i
+        return None
+
+    def finding(self, rule_id, message, *needles, hint=None, severity=None):
+        line = next((ln for n in needles if (ln := self.line(n))), None)
+        self.findings.append(rules.finding(rule_id, message, self.chapter.name, line, hint, severity))
+
+
+def _spine(z: zipfile.ZipFile) -> tuple[str, bytes, list[str]]:
+    try:
+        container = etree.fromstring(z.read("META-INF/container.xml"))
+        opf_path = container.xpath("//*[local-name()='rootfile']/@full-path")[0]
+        opf = z.read(opf_path)
+        root = etree.fromstring(opf)
+    except (KeyError, IndexError, etree.XMLSyntaxError) as e:
+        raise SourceError(f"not a readable EPUB ({e})", hint="run EPUBCheck on it for details") from None
+    base = posixpath.dirname(opf_path)
+    items = {i.get("id"): i.get("href") for i in root.iter(f"{{{OPF}}}item")}
+    spine = [posixpath.normpath(posixpath.join(base, items[r.get("idref")]))
+             for r in root.iter(f"{{{OPF}}}itemref") if r.get("idref") in items]
+    return opf_path, opf, spine
+
+
+def epub_rules(path: Path) -> tuple[list[rules.Finding], dict[str, list[str]]]:
+    """Our accessibility rules on the documents of any EPUB, plus its package metadata."""
+    findings: list[rules.Finding] = []
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise SourceError(f"not an EPUB (zip) file ({e})", file=str(path)) from None
+    with z:
+        opf_path, opf, spine = _spine(z)
+        meta = package_metadata(opf)
+        lang = etree.fromstring(opf).findtext(".//{http://purl.org/dc/elements/1.1/}language") or ""
+        if not is_valid_language_tag(lang.strip()):
+            findings.append(rules.finding("lang-invalid", f"the book's language '{lang}' is not a BCP 47 tag",
+                                          opf_path, None, "set dc:language, e.g. en-US"))
+        headings = []
+        for name in spine:
+            try:
+                text = z.read(name).decode("utf-8", "replace")
+            except KeyError:
+                continue
+            ctx = _DocContext(name, text)
+            try:
+                doc = lxml.html.document_fromstring(text.encode("utf-8"))
+            except (etree.ParserError, ValueError):
+                continue
+            body = doc.find("body")
+            if body is None:
+                continue
+            for el in doc.iter():
+                if isinstance(el.tag, str) and el.get("lang") and not is_valid_language_tag(el.get("lang")):
+                    ctx.finding("lang-invalid", f"'{el.get('lang')}' on <{el.tag}> is not a BCP 47 tag",
+                                f'lang="{el.get("lang")}"')
+            rules.check_tree(ctx, body)
+            for img in body.iter("img"):
+                alt = img.get("alt")
+                decorative = alt == "" or img.get("role") in ("presentation", "none")
+                if alt is None or (not alt.strip() and not decorative):
+                    ctx.finding("img-alt-missing", f"image '{img.get('src')}' has no alt attribute",
+                                f'src="{img.get("src")}"', hint="add alt text, or alt=\"\" if decorative")
+                elif alt.strip():
+                    rules.check_image(ctx, img, alt.strip(), img.get("src", ""), ctx.line(img.get("src", "")))
+            for h in body.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+                text_ = re.sub(r"\s+", " ", h.text_content()).strip()
+                headings.append((int(h.tag[1]), text_, name, ctx.line(text_[:30]) if text_ else None))
+            findings += ctx.findings
+        findings += _heading_order_across(headings)
+    return findings, meta
+
+
+def _heading_order_across(headings):
+    """Each spine document may start again at any level (a chapter starts with h1); a skip is a
+    jump of more than one level down inside the reading order of one document."""
+    out, by_doc = [], {}
+    for h in headings:
+        by_doc.setdefault(h[2], []).append(h)
+    for doc_headings in by_doc.values():
+        out += rules.check_heading_order(doc_headings, None)
+    return out
+
+
+def check(path: str | Path, *, epubcheck: bool = True, ace: bool = True, progress=None) -> CheckResult:
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError("no such EPUB file", file=str(path))
+    say = progress or (lambda _m: None)
+    say("running the accessibility rules")
+    findings, meta = epub_rules(path)
+    result = CheckResult(path, None, None, findings, statement(meta))
+    for enabled, name, run in ((epubcheck, "EPUBCheck", checkers.run_epubcheck), (ace, "DAISY Ace", checkers.run_ace)):
+        if not enabled:
+            result.skipped.append(f"{name} (turned off)")
+            continue
+        say(f"running {name}")
+        try:
+            report = run(path)
+        except checkers.ToolMissing as e:
+            raise ToolError(f"{name} is not installed: {e}", hint="run: bash .ci/install-tools") from None
+        except checkers.ToolFailed as e:
+            raise ToolError(f"{name} failed: {e}") from None
+        if name == "EPUBCheck":
+            result.epubcheck = report
+        else:
+            result.ace = report
+    return result

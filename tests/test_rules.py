@@ -1,0 +1,95 @@
+"""Issue 3: every build-time accessibility rule has a test that triggers it and one that does not."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from PIL import Image
+
+from book import build
+from book.errors import BuildFailed
+from book.rules import CATALOGUE, ERROR
+
+
+def _book(tmp_path, body: str, front: str = "") -> "Path":  # noqa: F821
+    src = tmp_path / "article.md"
+    src.write_text(f"---\ntitle: Rules\nlang: en\n{front}---\n\n{body}\n", "utf-8")
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "pic.png")
+    Image.new("RGB", (40, 30), (30, 30, 200)).save(tmp_path / "pic.webp", format="WEBP")
+    return src
+
+
+def _findings(tmp_path, body, strict=False):
+    """Build and return (findings by rule id, the error raised or None)."""
+    src = _book(tmp_path, body)
+    try:
+        result = build(src, tmp_path / "out.epub", strict=strict)
+    except BuildFailed as e:
+        return [str(p) for p in e.problems], e
+    return [str(f) for f in result.findings], None
+
+
+LONG_ALT = "A very detailed description " * 8
+CASES = {
+    # rule id: (markdown that triggers it, markdown that does not)
+    "img-alt-missing": ("Text.\n\n![](pic.png)", "Text.\n\n![A red rectangle.](pic.png)"),
+    "img-alt-filename": ("![pic.png](pic.png)", "![A red rectangle.](pic.png)"),
+    "img-alt-placeholder": ("![Image](pic.png)", "![A red rectangle.](pic.png)"),
+    "img-alt-long": (f"![{LONG_ALT}](pic.png)", "![A red rectangle.](pic.png)"),
+    "img-format-webp": ("![A blue rectangle.](pic.webp)", "![A red rectangle.](pic.png)"),
+    "heading-empty": ("# Title\n\ntext\n\n##\n\nmore", "# Title\n\ntext\n\n## Next\n\nmore"),
+    "heading-skip": ("# One\n\ntext\n\n### Three\n\ntext", "# One\n\ntext\n\n## Two\n\ntext"),
+    "link-empty": ("See [](https://example.org/).", "See [the example site](https://example.org/)."),
+    "link-vague": ("For more, [click here](https://example.org/).",
+                   "For more, read [the guide to back pain](https://example.org/)."),
+    "table-no-header": ("<table><tr><td>a</td><td>b</td></tr></table>",
+                        "| A | B |\n|---|---|\n| a | b |"),
+    "lang-invalid": ("Bonjour.\n{lang=fr_FR!}", "Bonjour.\n{lang=fr-FR}"),
+    "id-duplicate": ("# One {#same}\n\ntext\n\n## Two {#same}\n\ntext", "# One {#a}\n\ntext\n\n## Two {#b}\n\ntext"),
+    "html-removed": ("Text <script>alert(1)</script> more.", "Text <em>with emphasis</em> more."),
+}
+
+
+def test_every_rule_has_a_case():
+    assert set(CASES) == set(CATALOGUE)
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_triggers(tmp_path, rule_id):
+    messages, error = _findings(tmp_path, CASES[rule_id][0])
+    hits = [m for m in messages if f"[{rule_id}]" in m]
+    assert hits, f"{rule_id} did not fire: {messages}"
+    # every message names the file and the line
+    assert all(m.startswith("article.md:") or "/article.md:" in m for m in hits), hits
+    assert ":" in hits[0].split(" ")[0]
+    if CATALOGUE[rule_id].severity == ERROR:
+        assert error is not None, f"{rule_id} is an error and must stop the build"
+        assert not (tmp_path / "out.epub").exists()
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_quiet_on_good_input(tmp_path, rule_id):
+    messages, error = _findings(tmp_path, CASES[rule_id][1])
+    assert not [m for m in messages if f"[{rule_id}]" in m], messages
+    assert error is None and (tmp_path / "out.epub").is_file()
+
+
+def test_missing_alt_names_file_line_and_fix(tmp_path):
+    messages, error = _findings(tmp_path, "Intro.\n\nMore text.\n\n![](pic.png)\n")
+    assert error is not None
+    # front matter is 4 lines, a blank line, then the body: the image is on line 10
+    assert re.match(r"^(.*/)?article\.md:10: error: \[img-alt-missing\]", messages[0]), messages[0]
+    assert "{.decorative}" in messages[0] and "describe it" in messages[0]
+
+
+def test_decorative_image_needs_no_alt(tmp_path):
+    messages, error = _findings(tmp_path, "![](pic.png){.decorative}")
+    assert error is None and not messages
+
+
+def test_strict_turns_warnings_into_errors(tmp_path):
+    messages, error = _findings(tmp_path, CASES["link-vague"][0])
+    assert error is None and any("[link-vague]" in m for m in messages)
+    messages, error = _findings(tmp_path, CASES["link-vague"][0], strict=True)
+    assert error is not None and any("[link-vague]" in m for m in messages)
