@@ -99,9 +99,8 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
 
     # 2. render
     say(f"rendering {len(source.chapters)} chapter(s)")
-    chapters = [transform.render_chapter(ch, root=source.root, index=i + 1, split_level=meta.split_level,
-                                         book_title=meta.title, lang=meta.lang)
-                for i, ch in enumerate(source.chapters)]
+    from .parallel import render_chapters  # in order, as render_chapter one by one; cache, processes
+    chapters = render_chapters(source)
     disclaimer = None
     if meta.disclaimer:
         lines = _key_line(source, "disclaimer")
@@ -118,6 +117,7 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
             for h in part.headings:
                 ordered.append((h.level, h.text, chapter.name, loc.line(h.text)))
     findings += rules.check_heading_order(ordered, None)
+    findings += _missing_link_targets(source, chapters)
     errors = [f for f in findings if f.severity == rules.ERROR or strict]
     if errors:
         raise BuildFailed(problems=[Problem(str(f)) for f in errors] +
@@ -174,6 +174,22 @@ def _verify_claim(candidate: Path) -> list[str]:
     except (checkers.ToolMissing, checkers.ToolFailed) as e:
         reasons.append(f"the checkers could not run ({e}); install them with: bash .ci/install-tools")
     return reasons
+
+
+def _missing_link_targets(source: Source, chapters) -> list[rules.Finding]:
+    """A `[text](#id)` whose id exists nowhere in the book would be a dead link in every reading
+    system (EPUBCheck RSC-012)."""
+    known = {i for ch in chapters for part in ch.parts for i in part.ids}
+    out = []
+    for ch, chapter in zip(chapters, source.chapters):
+        loc = transform.Locator(chapter)
+        for part in ch.parts:
+            for target in sorted(part.links - known):
+                out.append(rules.finding("link-target-missing", f"the link to '#{target}' leads nowhere",
+                                         chapter.name, loc.line(f"(#{target}", f"#{target}"),
+                                         "link to a heading's id (shown in the table of contents) or add {#"
+                                         + target + "} to the element it should reach"))
+    return out
 
 
 def _key_line(source: Source, key: str) -> int:
@@ -381,6 +397,11 @@ def _assemble(source: Source, chapters, disclaimer):
                 open_ = f'<section aria-label="{esc(part.title)}">'
             items.append(PackageItem(fname, doc(fname, part.title, f"{open_}\n{body}\n</section>", "bodymatter"),
                                      "application/xhtml+xml", part.title, in_spine=True, uid=f"ch{fname[7:10]}"))
+            if not lead:
+                # Text before the first heading (or a book with no headings) still gets an entry:
+                # an EPUB nav `ol` must not be empty (EPUB 3.3 §7.3), and every document should
+                # be reachable from the table of contents.
+                flat.append((1, NavEntry(part.title, fname)))
             for h in part.headings:
                 if h.level <= meta.toc_depth and h.text:
                     flat.append((h.level, NavEntry(h.text, f"{fname}#{h.id}")))
@@ -388,5 +409,7 @@ def _assemble(source: Source, chapters, disclaimer):
         landmarks.append(("bodymatter", first_text, lab["start"]))
         guide.append(("text", first_text, lab["start"]))
 
+    if not flat:
+        flat.append((1, NavEntry(meta.title, "text/titlepage.xhtml")))
     items.append(PackageItem(CSS_PATH, stylesheet(), "text/css", uid="css"))
     return items, guide, _nest(flat), landmarks, cover_id

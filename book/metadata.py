@@ -115,13 +115,22 @@ class Metadata:
         return self.lang.split("-")[0].lower()
 
 
+# Characters XML 1.0 (§2.2) forbids, and U+E000 which book.transform keeps for placeholders:
+# they can never reach the package document or a page.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ue000\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    return _XML_ILLEGAL.sub("", text)
+
+
 def _text(value) -> str:
     """YAML gives dates, numbers and booleans; every metadata value is written as text."""
     if isinstance(value, _dt.datetime):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, _dt.date):
         return value.isoformat()
-    return str(value)
+    return xml_safe(str(value))
 
 
 class _Collector:
@@ -243,7 +252,7 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
         publisher=_plain(c, raw, "publisher"), rights=_plain(c, raw, "rights"),
         description=_plain(c, raw, "description"), subjects=_text_list(c, raw, "subject"),
         date=date, identifier=identifier, cover_image=cover_image, cover_alt=cover_alt,
-        disclaimer=disclaimer.strip() if disclaimer and disclaimer.strip() else None,
+        disclaimer=xml_safe(disclaimer).strip() or None if disclaimer else None,
         accessibility=a11y, split_level=split_level, toc_depth=toc_depth, chapters=chapters,
     )
     if c.problems:

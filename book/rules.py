@@ -35,6 +35,7 @@ CATALOGUE: dict[str, Rule] = {r.id: r for r in [
     Rule("heading-empty", ERROR, "2.4.6", "A heading has no text."),
     Rule("heading-skip", WARNING, "1.3.1", "A heading skips a level (e.g. # then ###)."),
     Rule("link-empty", ERROR, "2.4.4", "A link has no text."),
+    Rule("link-target-missing", ERROR, "2.4.4", "A link points to an id that no heading or element has."),
     Rule("link-vague", WARNING, "2.4.4", "Link text says nothing about where it goes ('click here')."),
     Rule("table-no-header", WARNING, "1.3.1", "A table has no header cells."),
     Rule("lang-invalid", ERROR, "3.1.2", "A part's language tag is not BCP 47."),

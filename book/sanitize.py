@@ -44,7 +44,13 @@ UNSUPPORTED = {
 UNWRAP = frozenset("center font big strike tt acronym marquee blink dir isindex listing plaintext "
                    "xmp nobr image html body menu search hgroup details summary meter progress".split())
 
-GLOBAL_ATTRS = frozenset("id class title lang dir hidden translate role tabindex".split())
+# `role` and `epub:type` are not taken from raw HTML: book sets them itself, always as matching
+# pairs (EPUB 3.3 §D, DPUB-ARIA), and a stray role is invalid on most elements.
+GLOBAL_ATTRS = frozenset("id class title lang dir hidden translate tabindex".split())
+# Attributes whose value HTML restricts to a few keywords.
+ENUMERATED = {"dir": {"ltr", "rtl", "auto"}, "translate": {"yes", "no"}, "tabindex": {"0", "-1"},
+              "aria-hidden": {"true", "false"}, "scope": {"row", "col", "rowgroup", "colgroup"},
+              "type": None, "hidden": None}
 ELEMENT_ATTRS = {
     "a": {"href", "hreflang", "rel", "type"},
     "img": {"src", "alt", "width", "height"},
@@ -66,6 +72,7 @@ ELEMENT_ATTRS = {
 _SAFE_URL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|[^:]*(?:[/?#]|$))")
 _SAFE_SCHEMES = ("http", "https", "mailto", "tel")
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*$")
+_DATA_NAME = re.compile(r"^data-[a-z0-9_.-]+$")
 
 
 def is_safe_url(url: str) -> bool:
@@ -107,14 +114,21 @@ def sanitize(root, report) -> None:
                 del el.attrib[name]
             elif low in ("href", "src", "cite") and not is_safe_url(value):
                 report(f"unsafe link '{value[:40]}' on <{el.tag}> was removed",
-                       "only http(s), mailto and relative links are kept", name)
+                       "only http(s), mailto and relative links are kept", value)
                 del el.attrib[name]
             elif not _ATTR_NAME.match(low) or not (
-                low in GLOBAL_ATTRS or low in allowed or low.startswith(("aria-", "data-"))
-                or low == "epub:type"
+                low in GLOBAL_ATTRS or low in allowed or low in ("aria-label", "aria-hidden")
+                or (low.startswith("data-") and _DATA_NAME.match(low))
             ):
                 del el.attrib[name]
-            elif low == "tabindex" and value not in ("0", "-1"):
+            elif ENUMERATED.get(low) and value.strip().lower() not in ENUMERATED[low]:
+                del el.attrib[name]
+            elif low == "id" and (not value.strip() or re.search(r"\s", value)):
+                del el.attrib[name]
+            elif low in ("colspan", "rowspan", "span", "start", "value", "width", "height") and not value.strip().isdigit():
+                del el.attrib[name]
+            elif low in ("type", "reversed", "hidden", "headers", "datetime", "hreflang", "rel", "cite", "abbr"):
+                # Rare in articles, each with its own value syntax: not worth a validator.
                 del el.attrib[name]
 
 
@@ -127,3 +141,80 @@ def _drop(el, keep_text: bool) -> None:
         el.drop_tag()
     else:
         el.drop_tree()
+
+
+# ---------------------------------------------------------------------------------------------
+# Content models.  Raw HTML can nest elements in ways the HTML content models forbid (a `div`
+# inside a `p`, an `li` outside a list, text inside a `tr`); EPUBCheck rejects such documents
+# (RSC-005).  `repair` makes any tree valid while keeping every word of text.
+
+PHRASING = frozenset("a abbr b bdi bdo br cite code data del dfn em i img ins kbd mark q ruby rt rp s samp "
+                     "small span strong sub sup time u var wbr".split())
+# Elements whose content must be phrasing content only.
+PHRASING_ONLY = frozenset("p h1 h2 h3 h4 h5 h6 pre span em strong b i u s small sub sup code kbd samp var "
+                          "abbr cite q dfn mark time data bdi bdo dt".split())
+_CONTAINERS = {
+    # container: (children it may hold, what the container becomes when they are wrong)
+    "ul": ({"li"}, "div"), "ol": ({"li"}, "div"), "dl": ({"dt", "dd", "div"}, "div"),
+    "table": ({"caption", "colgroup", "thead", "tbody", "tfoot", "tr"}, "div"),
+    "thead": ({"tr"}, "div"), "tbody": ({"tr"}, "div"), "tfoot": ({"tr"}, "div"),
+    "tr": ({"td", "th"}, "div"), "colgroup": ({"col"}, "div"), "ruby": (None, "span"),
+}
+_PARENTS = {"li": {"ul", "ol"}, "dt": {"dl", "div"}, "dd": {"dl", "div"}, "tr": {"table", "thead", "tbody", "tfoot"},
+            "td": {"tr"}, "th": {"tr"}, "thead": {"table"}, "tbody": {"table"}, "tfoot": {"table"},
+            "caption": {"table"}, "colgroup": {"table"}, "col": {"colgroup"}, "figcaption": {"figure"},
+            "rt": {"ruby"}, "rp": {"ruby"}, "summary": {"details"}}
+
+
+def _valid_container(el) -> bool:
+    allowed, _ = _CONTAINERS[el.tag]
+    if allowed is None:
+        return True
+    if (el.text or "").strip():
+        return False
+    for child in el:
+        if not isinstance(child.tag, str) or child.tag not in allowed or (child.tail or "").strip():
+            return False
+    if el.tag == "table":
+        # caption first, thead before rows, at most one thead/tfoot/caption
+        tags = [c.tag for c in el]
+        if tags.count("caption") > 1 or tags.count("thead") > 1 or tags.count("tfoot") > 1:
+            return False
+        if "caption" in tags and tags[0] != "caption":
+            return False
+        if "tr" in tags and ("tbody" in tags or "thead" in tags or "tfoot" in tags):
+            return False
+        if not any(t in tags for t in ("tr", "tbody", "thead")):
+            return False
+    if el.tag == "tr" and len(el) == 0:
+        return False
+    if el.tag == "dl" and any(c.tag == "div" for c in el) and any(c.tag in ("dt", "dd") for c in el):
+        return False
+    return True
+
+
+def repair(root) -> None:
+    """Rename or unwrap elements until every content model holds; text is never dropped."""
+    changed = True
+    while changed:
+        changed = False
+        for el in list(root.iter()):
+            if not isinstance(el.tag, str) or el is root:
+                continue
+            parent = el.getparent()
+            if parent is None:
+                continue
+            tag = el.tag
+            if tag in _PARENTS and parent.tag not in _PARENTS[tag]:
+                el.tag, changed = ("span" if parent.tag in PHRASING_ONLY else "div"), True
+                el.attrib.pop("colspan", None), el.attrib.pop("rowspan", None), el.attrib.pop("scope", None)
+            elif tag in _CONTAINERS and not _valid_container(el):
+                el.tag, changed = _CONTAINERS[tag][1], True
+            elif parent.tag in PHRASING_ONLY and tag not in PHRASING:
+                el.drop_tag()
+                changed = True
+            elif tag == "a" and any(a.tag == "a" for a in el.iterancestors()):
+                el.drop_tag()
+                changed = True
+            elif tag == "figcaption" and parent.tag == "figure" and el is not parent[0] and el is not parent[-1]:
+                el.tag, changed = "div", True

@@ -29,7 +29,7 @@ from . import rules
 from .errors import SourceError
 from .metadata import is_valid_language_tag
 from .render import new_markdown, render
-from .sanitize import sanitize
+from .sanitize import repair, sanitize
 from .source import Chapter, resolve_inside
 
 # Placeholders in serialised parts.  U+E000 (private use) is removed from every source text
@@ -70,6 +70,7 @@ class Part:
     body: str
     headings: list[Heading] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
+    links: set[str] = field(default_factory=set)  # ids this part links to ("#id" in the source)
 
 
 @dataclass
@@ -143,6 +144,7 @@ def _pass_sanitize(tree, ctx: Context) -> None:
         ctx.finding("html-removed", message, f"<{needle}", needle, hint=hint)
 
     sanitize(tree, report)
+    repair(tree)
 
 
 def _pass_images(tree, ctx: Context) -> None:
@@ -324,7 +326,7 @@ def _split(tree, ctx: Context) -> list[Part]:
     for group in groups:
         if not group:
             continue
-        headings, ids = [], set()
+        headings, ids, links = [], set(), set()
         for el in group:
             for node in el.iter():
                 if not isinstance(node.tag, str):
@@ -340,9 +342,10 @@ def _split(tree, ctx: Context) -> list[Part]:
                 href = a.get("href", "")
                 if href.startswith("#") and len(href) > 1:
                     a.set("href", LINK + href[1:])
+                    links.add(href[1:])
         first = group[0]
         title = headings[0].text if headings and first.tag in HEADINGS else ctx.book_title
-        parts.append(Part(title or ctx.book_title, _serialise(group, ctx), headings, ids))
+        parts.append(Part(title or ctx.book_title, _serialise(group, ctx), headings, ids, links))
     return parts
 
 

@@ -42,3 +42,19 @@ def built(tmp_path_factory) -> dict[str, Path]:
     long_src.write_text(long_article(), "utf-8")
     books["long"] = build(long_src, out / "long.epub").output
     return books
+
+
+def require(tool: str) -> None:
+    """Skip when a checker is not installed — or fail, under BOOK_REQUIRE_TOOLS=1 (CI sets it),
+    so a broken install can never pass as a run of skipped tests."""
+    import os
+
+    from book import checkers
+
+    find = {"epubcheck": checkers.find_epubcheck, "ace": lambda: (checkers.find_ace(), checkers.find_chromium())}[tool]
+    try:
+        find()
+    except checkers.ToolMissing as e:
+        if os.environ.get("BOOK_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"BOOK_REQUIRE_TOOLS=1 but {e}")
+        pytest.skip(str(e))

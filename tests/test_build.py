@@ -254,3 +254,21 @@ def test_cli_builds_sample_by_default(tmp_path, monkeypatch):
 
 def test_long_article_generator_is_long():
     assert len(long_article().split()) > 40_000
+
+
+def test_wheel_ships_the_stylesheet(tmp_path):
+    """`pip install .` must give a `book` that works from any folder: the stylesheet is inside."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(ROOT),
+                        "-w", str(tmp_path)], capture_output=True, text=True)
+    if r.returncode != 0 and "hatchling" in r.stderr:
+        r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(ROOT), "-w", str(tmp_path)],
+                           capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    wheel = next(tmp_path.glob("book-*.whl"))
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+        assert "book/styles/book.css" in names
+        assert z.read("book/styles/book.css") == (ROOT / "styles" / "book.css").read_bytes()

@@ -41,6 +41,7 @@ CASES = {
     "heading-empty": ("# Title\n\ntext\n\n##\n\nmore", "# Title\n\ntext\n\n## Next\n\nmore"),
     "heading-skip": ("# One\n\ntext\n\n### Three\n\ntext", "# One\n\ntext\n\n## Two\n\ntext"),
     "link-empty": ("See [](https://example.org/).", "See [the example site](https://example.org/)."),
+    "link-target-missing": ("# One\n\nSee [the missing part](#nowhere).", "# One\n\nSee [the start](#one)."),
     "link-vague": ("For more, [click here](https://example.org/).",
                    "For more, read [the guide to back pain](https://example.org/)."),
     "table-no-header": ("<table><tr><td>a</td><td>b</td></tr></table>",
