@@ -396,8 +396,8 @@ def _assemble(source: Source, chapters, disclaimer):
             else:
                 open_ = f'<section aria-label="{esc(part.title)}">'
             items.append(PackageItem(fname, doc(fname, part.title, f"{open_}\n{body}\n</section>", "bodymatter"),
-                                     "application/xhtml+xml", part.title, in_spine=True, uid=f"ch{fname[7:10]}"))
-            if not lead:
+                                     "application/xhtml+xml", part.title, in_spine=True, uid=fname[5:-6]))
+            if not lead and not part.continued:
                 # Text before the first heading (or a book with no headings) still gets an entry:
                 # an EPUB nav `ol` must not be empty (EPUB 3.3 §7.3), and every document should
                 # be reachable from the table of contents.

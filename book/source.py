@@ -47,9 +47,20 @@ def display(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
+# Python-Markdown renders one file as one string, in memory about 40 times its size; a file
+# over this size is refused with a way forward instead of exhausting memory.  A book folder
+# splits the text into chapter files, each rendered (and released) on its own.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
 def read_text(path: Path) -> str:
     name = display(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SourceError(f"the file is {size / 1048576:.0f} MB, more than book reads from one file "
+                              f"({MAX_FILE_BYTES // 1048576} MB)", file=name,
+                              hint="split it into chapter files listed in a book folder's book.yaml")
         data = path.read_bytes()
     except FileNotFoundError:
         raise SourceError("file not found", file=name) from None

@@ -71,6 +71,8 @@ class Part:
     headings: list[Heading] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
     links: set[str] = field(default_factory=set)  # ids this part links to ("#id" in the source)
+    continued: bool = False  # the rest of a section too long for one document
+    size: int = 0
 
 
 @dataclass
@@ -311,6 +313,11 @@ def _serialise(elements, ctx: Context) -> str:
     return "\n".join(out)
 
 
+# E-readers (older Kobo and Kindle firmware, and ADE) slow down or fail on XHTML documents over
+# about 300 KB; a section longer than this is continued in a further spine document.
+MAX_DOCUMENT_BYTES = 250_000
+
+
 def _split(tree, ctx: Context) -> list[Part]:
     groups: list[list] = [[]]
     for child in list(tree):
@@ -326,26 +333,46 @@ def _split(tree, ctx: Context) -> list[Part]:
     for group in groups:
         if not group:
             continue
-        headings, ids, links = [], set(), set()
+        first = group[0]
+        title = None
+        chunk: list[str] = []
+        part = None
         for el in group:
             for node in el.iter():
                 if not isinstance(node.tag, str):
                     continue
-                if node.get("id"):
-                    ids.add(node.get("id"))
-                if node.tag in HEADINGS:
-                    if not node.get("id"):
-                        node.set("id", f"c{ctx.index}-h{len(headings) + 1}")
-                        ids.add(node.get("id"))
-                    headings.append(Heading(int(node.tag[1]), _heading_text(node), node.get("id")))
+                if node.tag in HEADINGS and not node.get("id"):
+                    ctx.stats["auto_ids"] = ctx.stats.get("auto_ids", 0) + 1
+                    node.set("id", f"c{ctx.index}-h{ctx.stats['auto_ids']}")
             for a in el.iter("a"):
                 href = a.get("href", "")
                 if href.startswith("#") and len(href) > 1:
                     a.set("href", LINK + href[1:])
-                    links.add(href[1:])
-        first = group[0]
-        title = headings[0].text if headings and first.tag in HEADINGS else ctx.book_title
-        parts.append(Part(title or ctx.book_title, _serialise(group, ctx), headings, ids, links))
+            text = _serialise([el], ctx)
+            if part is None or (chunk and part.size + len(text) > MAX_DOCUMENT_BYTES):
+                if part is not None:
+                    part.body = "\n".join(chunk)
+                    chunk = []
+                part = Part(title or ctx.book_title, "", continued=part is not None)
+                parts.append(part)
+            chunk.append(text)
+            part.size += len(text) + 1
+            for node in el.iter():
+                if not isinstance(node.tag, str):
+                    continue
+                if node.get("id"):
+                    part.ids.add(node.get("id"))
+                if node.tag in HEADINGS:
+                    heading = Heading(int(node.tag[1]), _heading_text(node), node.get("id"))
+                    part.headings.append(heading)
+                    if title is None and el is first and node is el:
+                        title = heading.text or ctx.book_title
+                        part.title = title
+            for a in el.iter("a"):
+                href = a.get("href", "")
+                if href.startswith(LINK):
+                    part.links.add(href[len(LINK):])
+        part.body = "\n".join(chunk)
     return parts
 
 

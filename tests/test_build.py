@@ -272,3 +272,18 @@ def test_wheel_ships_the_stylesheet(tmp_path):
         names = z.namelist()
         assert "book/styles/book.css" in names
         assert z.read("book/styles/book.css") == (ROOT / "styles" / "book.css").read_bytes()
+
+
+def test_very_long_section_is_continued_in_small_documents(tmp_path):
+    """E-readers choke on XHTML documents over ~300 KB: a long section continues in more files."""
+    paragraph = "A sentence about the spine and the muscles around it, repeated for length. " * 20
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: T\nlang: en\n---\n# Only section\n\n" + "\n\n".join([paragraph] * 600)
+                   + "\n\n# Second\n\nEnd.\n", "utf-8")
+    epub = Epub(build(src, tmp_path / "a.epub").output)
+    docs = [n for n in epub.spine() if "/ch" in n]
+    assert len(docs) >= 4
+    assert all(len(epub.files[n]) < 300_000 for n in docs)
+    assert [t for t, _ in epub.toc_links()] == ["Only section", "Second"]
+    text = "".join("".join(epub.xml(n).itertext()) for n in docs)
+    assert text.count("repeated for length") == 600 * 20

@@ -170,3 +170,43 @@ def test_missing_source(tmp_path, capsys):
     code = main(["build", str(tmp_path / "nope.md")])
     err = capsys.readouterr().err
     assert code == 1 and "no such file or folder" in err
+
+
+def test_huge_single_file_fails_clearly(tmp_path, capsys):
+    big = tmp_path / "a.md"
+    with big.open("w", encoding="utf-8") as f:
+        f.write(GOOD_FRONT)
+        line = "Back pain is common and usually gets better on its own within a few weeks. " * 10 + "\n\n"
+        while f.tell() < 50 * 1024 * 1024:
+            f.write(line)
+    code = main(["build", str(big), "-o", str(tmp_path / "o.epub")])
+    err = capsys.readouterr().err
+    assert code == 1 and re.search(r"a\.md: the file is 50 MB, more than book reads from one file", err), err
+    assert "split it into chapter files" in err and not (tmp_path / "o.epub").exists()
+
+
+@pytest.mark.slow
+def test_50_mb_book_folder_builds(tmp_path):
+    """50 MB of Markdown in chapter files builds (chapter by chapter) into a valid-sized EPUB."""
+    from book import build
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    para = "Back pain is common and usually gets better on its own within a few weeks. " * 12
+    names = []
+    for i in range(50):
+        names.append(f"c{i:02d}.md")
+        body = [f"# Chapter {i}\n"]
+        for j in range(40):
+            body.append(f"## Section {i}.{j}\n\n" + "\n\n".join([para] * 30) + "\n")
+        (folder / names[-1]).write_text("\n".join(body), "utf-8")
+    (folder / "book.yaml").write_text("title: Big\nlang: en\nchapters: [" + ", ".join(names) + "]\n", "utf-8")
+    assert sum(p.stat().st_size for p in folder.glob("*.md")) > 50 * 1024 * 1024
+    out = build(folder, tmp_path / "big.epub").output
+    import zipfile
+
+    with zipfile.ZipFile(out) as z:
+        docs = [i for i in z.infolist() if i.filename.startswith("EPUB/text/ch")]
+        # all 52 MB of text is there, in documents small enough for e-readers
+        assert sum(i.file_size for i in docs) > 50 * 1024 * 1024
+        assert all(i.file_size < 300_000 for i in docs)
