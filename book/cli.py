@@ -37,10 +37,18 @@ def _parser() -> argparse.ArgumentParser:
                     "book in content/.",
         epilog="examples:\n  book build                          # content/ → dist/<title>.epub\n"
                "  book build article.md -o article.epub\n"
-               "  book build my-book/ --strict        # warnings fail the build too\n\n" + EPILOG,
+               "  book build my-book/ --strict        # warnings fail the build too\n"
+               "  book build a.md b.md articles/ -o out/  # one EPUB each, built in parallel\n\n" + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("source", nargs="?", default="content", help="Markdown file or book folder (default: content)")
-    b.add_argument("-o", "--output", metavar="OUT.epub", help="where to write the EPUB (default: dist/<slug-of-title>.epub)")
+    b.add_argument("source", nargs="*", default=["content"],
+                   help="Markdown file or book folder (default: content); several sources, or a folder of "
+                        "Markdown articles without book.yaml, build one EPUB each")
+    b.add_argument("-o", "--output", metavar="OUT.epub", help="where to write the EPUB (default: dist/<slug-of-title>.epub); "
+                                                               "with several sources, a folder")
+    b.add_argument("-j", "--jobs", type=_jobs, metavar="N",
+                   help="processes to use (default: one per CPU, for books big enough to gain from it)")
+    b.add_argument("--no-cache", action="store_true",
+                   help="render every chapter again (default: a book folder caches chapters in .cache/book)")
     b.add_argument("--strict", action="store_true", help="treat accessibility warnings as errors")
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -108,11 +116,23 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_USAGE
 
 
+def _jobs(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a number of processes (1 or more)")
+    return int(value)
+
+
 def _build(args) -> int:
+    from . import parallel
     from .build import build
 
+    batch = parallel.expand_sources(args.source or ["content"])
+    if batch.is_batch:
+        return parallel.build_batch(batch, args.output, jobs=args.jobs, cache=not args.no_cache,
+                                    strict=args.strict, quiet=args.quiet, debug=args.debug)
     progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
-    result = build(args.source, args.output, strict=args.strict, progress=progress)
+    with parallel.options(jobs=args.jobs, cache=False if args.no_cache else "auto"):
+        result = build(batch.sources[0], args.output, strict=args.strict, progress=progress)
     if not args.quiet:
         for w in result.warnings:
             print(f"book: {w}", file=sys.stderr)
