@@ -100,8 +100,6 @@ def discover(meta: Metadata, content: Content) -> Discovery:
         sufficient.append(("textual",))
     if visual:
         sufficient.append(("textual", "visual"))
-    if content.media_overlays and (not visual or all_described):
-        sufficient.append(("auditory", "textual"))
 
     features = ["tableOfContents", "readingOrder", "displayTransformability"]
     if content.heading_count and content.headings_well_nested:

@@ -16,6 +16,7 @@ The steps, in order:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -42,6 +43,7 @@ class BuildResult:
     discovery: a11y.Discovery
     documents: int
     conformance_blockers: list[str] = field(default_factory=list)
+    media: dict | None = None  # read-aloud: overlay durations, narrator, the speech cache's counts
 
     @property
     def warnings(self) -> list:
@@ -85,7 +87,7 @@ def _nest(entries: list[tuple[int, NavEntry]]) -> list[NavEntry]:
 
 
 def build(source_path: str | os.PathLike | None = None, output: str | os.PathLike | None = None, *,
-          strict: bool = False, progress=None) -> BuildResult:
+          strict: bool = False, progress=None, read_aloud: bool = False, speech_cache: bool = True) -> BuildResult:
     """Build the EPUB for `source_path` (a Markdown file or a book folder) at `output`.
 
     Raises :class:`book.errors.BookError` for anything in the source a user must fix; in that
@@ -123,7 +125,6 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
         raise BuildFailed(problems=[Problem(str(f)) for f in errors] +
                           ([] if strict else []))
 
-    # 4. discover
     content = a11y.Content(
         informative_images=sum(c.informative_images for c in chapters) + (disclaimer.informative_images if disclaimer else 0),
         described_images=sum(c.described_images for c in chapters) + (disclaimer.described_images if disclaimer else 0),
@@ -132,7 +133,6 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
         heading_count=len(ordered),
         has_tables=any(c.has_tables for c in chapters),
     )
-    discovery = a11y.discover(meta, content)
     blockers = [str(f) for f in findings if f.severity == rules.WARNING and f.rule.startswith(("img-", "heading-", "link-", "table-"))]
     conformance = _conformance(meta, blockers)
 
@@ -145,9 +145,16 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     items.insert(next(i for i, it in enumerate(items) if it.uid == "nav-slot"),
                  PackageItem("nav.xhtml", nav, "application/xhtml+xml", lab["contents"], in_spine=True, uid="nav"))
     items = [it for it in items if it.uid != "nav-slot"]
+    media = None
+    if read_aloud:
+        media = _narrate(source, items, say, speech_cache)
+        content = dataclasses.replace(content, media_overlays=True)
+    # 4. discover: after narration, so `auditory` is claimed only when the overlays are there
+    discovery = a11y.discover(meta, content)
+
     def writer(claim):
         return lambda f: write_epub(f, meta, items, nav=nav, ncx=ncx, discovery=discovery,
-                                    conformance=claim, cover_id=cover_id, guide=guide)
+                                    conformance=claim, cover_id=cover_id, guide=guide, media=media)
 
     def verify(candidate: Path):
         """A conformance claim stays only if EPUBCheck and Ace pass on the very file that makes
@@ -158,7 +165,36 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
         return writer(None) if blockers else None
 
     _write_atomic(out, writer(conformance), verify if conformance else None)
-    return BuildResult(out, source, findings, discovery, sum(1 for it in items if it.in_spine), blockers)
+    return BuildResult(out, source, findings, discovery, sum(1 for it in items if it.in_spine), blockers,
+                       media)
+
+
+def _narrate(source: Source, items: list[PackageItem], say, speech_cache: bool) -> dict:
+    """Media Overlays for the title page, the disclaimer and every text document (book.overlays)."""
+    from . import overlays
+
+    engine = overlays.engine_from(source.meta.read_aloud)
+    folder = None
+    if speech_cache:
+        folder = Path(os.environ.get("BOOK_CACHE_DIR") or source.root / ".cache" / "book") / "speech"
+    cache = overlays.SpeechCache(folder)
+    narrated_items = [it for it in items if it.uid in ("titlepage", "disclaimer") or it.file_name.startswith("text/ch")]
+    say(f"segmenting {len(narrated_items)} document(s) into sentences")
+    docs = [overlays.segment(it.file_name, it.data, n, source.meta.lang) for n, it in enumerate(narrated_items, 1)]
+    clips = overlays.synthesise(docs, engine, cache, say)
+    durations = {}
+    for it, doc in zip(narrated_items, docs):
+        if not doc.sentences:
+            continue
+        stem = it.file_name.rsplit("/", 1)[-1].removesuffix(".xhtml")
+        ov = overlays.assemble(doc, clips, f"smil/{stem}.smil", f"audio/{stem}.mp3")
+        it.data = doc.data
+        it.media_overlay = f"mo-{stem}"
+        items.append(PackageItem(ov.smil_name, ov.smil, "application/smil+xml", uid=f"mo-{stem}"))
+        items.append(PackageItem(ov.audio_name, ov.audio, "audio/mpeg", uid=f"audio-{stem}"))
+        durations[f"mo-{stem}"] = ov.duration
+    return {"durations": durations, "narrator": engine.narrator, "active_class": overlays.ACTIVE_CLASS,
+            "cache": cache}
 
 
 def _verify_claim(candidate: Path) -> list[str]:

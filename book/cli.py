@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--no-cache", action="store_true",
                    help="render every chapter again (default: a book folder caches chapters in .cache/book)")
     b.add_argument("--strict", action="store_true", help="treat accessibility warnings as errors")
+    b.add_argument("--read-aloud", action="store_true",
+                   help="add EPUB 3 Media Overlays: every sentence narrated by offline text-to-speech "
+                        "(eSpeak NG, or the engine in read-aloud.command) and highlighted as it is read")
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -132,7 +135,8 @@ def _build(args) -> int:
                                     strict=args.strict, quiet=args.quiet, debug=args.debug)
     progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
     with parallel.options(jobs=args.jobs, cache=False if args.no_cache else "auto"):
-        result = build(batch.sources[0], args.output, strict=args.strict, progress=progress)
+        result = build(batch.sources[0], args.output, strict=args.strict, progress=progress,
+                       read_aloud=args.read_aloud, speech_cache=not args.no_cache)
     if not args.quiet:
         for w in result.warnings:
             print(f"book: {w}", file=sys.stderr)
@@ -141,7 +145,11 @@ def _build(args) -> int:
             print("book: the conformance claim was NOT written; fix these and build again:", file=sys.stderr)
             for b in result.conformance_blockers:
                 print(f"book:   {b}", file=sys.stderr)
-        print(f"wrote {result.output} ({result.documents} documents)")
+        narrated = ""
+        if result.media:
+            total = sum(result.media["durations"].values())
+            narrated = f", narrated: {int(total // 60)} min {total % 60:.0f} s"
+        print(f"wrote {result.output} ({result.documents} documents{narrated})")
     return EXIT_OK
 
 

@@ -43,8 +43,9 @@ KNOWN_KEYS = (
     "title", "lang", "author", "subtitle", "publisher", "rights", "description", "subject",
     "date", "identifier", "cover-image", "cover-alt", "disclaimer", "accessibility",
     # extensions of the contract
-    "split-level", "toc-depth", "chapters",
+    "split-level", "toc-depth", "chapters", "read-aloud",
 )
+READ_ALOUD_KEYS = ("command", "narrator", "model")
 ACCESSIBILITY_KEYS = ("summary", "hazards", "certified-by", "certifier-credential",
                       "certifier-report", "conforms-to", "exemption", "features", "access-modes",
                       "access-modes-sufficient")
@@ -105,6 +106,7 @@ class Metadata:
     split_level: int = 1
     toc_depth: int = 2
     chapters: tuple[str, ...] = ()
+    read_aloud: dict | None = None  # {"command": ..., "narrator": ..., "model": ...} for --read-aloud
 
     @property
     def direction(self) -> str:
@@ -238,6 +240,18 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
 
     a11y = _accessibility(c, raw.get("accessibility"))
 
+    read_aloud = raw.get("read-aloud")
+    if read_aloud is not None:
+        if not isinstance(read_aloud, dict) or any(not isinstance(v, (str, int, float)) for v in read_aloud.values()):
+            c.error("read-aloud", "'read-aloud' must be a mapping of text values",
+                    "e.g. read-aloud: {command: piper --model voice.onnx --output_file {output}}")
+            read_aloud = None
+        else:
+            for key in read_aloud:
+                if key not in READ_ALOUD_KEYS:
+                    c.warn("read-aloud", f"unknown key 'read-aloud.{key}' is ignored",
+                           "the keys are: " + ", ".join(READ_ALOUD_KEYS))
+            read_aloud = {k: xml_safe(str(v)) for k, v in read_aloud.items() if k in READ_ALOUD_KEYS}
     chapters = _text_list(c, raw, "chapters")
     if need_chapters and not chapters:
         c.error("chapters", "book.yaml lists no chapter files",
@@ -254,6 +268,7 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
         date=date, identifier=identifier, cover_image=cover_image, cover_alt=cover_alt,
         disclaimer=xml_safe(disclaimer).strip() or None if disclaimer else None,
         accessibility=a11y, split_level=split_level, toc_depth=toc_depth, chapters=chapters,
+        read_aloud=read_aloud,
     )
     if c.problems:
         raise SourceError(problems=c.problems)

@@ -123,6 +123,14 @@ class _Writer(epub.EpubWriter):
         self.out.close()
 
 
+def _clock(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    sec, ms = divmod(rest, 1000)
+    return f"{h}:{m:02d}:{sec:02d}.{ms:03d}"
+
+
 def modified_time(meta: Metadata) -> _dt.datetime:
     """`dcterms:modified` (required by EPUB 3.3 §5.5.5): SOURCE_DATE_EPOCH when set (the
     reproducible-builds convention), else the book's own date, else a fixed day — never the clock."""
@@ -199,11 +207,12 @@ class PackageItem:
     properties: tuple[str, ...] = ()
     in_spine: bool = False
     uid: str = ""
+    media_overlay: str | None = None  # id of the SMIL document narrating this one
 
 
 def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, nav: bytes, ncx: bytes,
                discovery: Discovery, conformance: dict[str, str] | None, cover_id: str | None,
-               guide: list[tuple[str, str, str]]) -> None:
+               guide: list[tuple[str, str, str]], media: dict | None = None) -> None:
     """Write the EPUB to `fileobj` (an open binary file).  Spine order is the order of `items`
     with `in_spine`; the nav document goes in the spine after the items marked before it."""
     book = epub.EpubBook()
@@ -255,6 +264,14 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, nav: bytes,
     if meta.accessibility.exemption:
         book.add_prefix("a11y", "http://www.idpf.org/epub/vocab/package/a11y/#")
         book.add_metadata(None, "meta", meta.accessibility.exemption, {"property": "a11y:exemption"})
+    if media:
+        # Media Overlays 3.3 §3.2: a duration for each overlay and for the whole publication
+        # (the sum), the class reading systems put on the sentence being read, the narrator.
+        for uid, seconds in media["durations"].items():
+            book.add_metadata(None, "meta", _clock(seconds), {"property": "media:duration", "refines": "#" + uid})
+        book.add_metadata(None, "meta", _clock(sum(media["durations"].values())), {"property": "media:duration"})
+        book.add_metadata(None, "meta", media["narrator"], {"property": "media:narrator"})
+        book.add_metadata(None, "meta", media["active_class"], {"property": "media:active-class"})
     if cover_id:
         # EPUB 2 readers (and many e-ink libraries) find the cover through this meta; EPUB 3 ones
         # through the `cover-image` manifest property.  Both, so the library tile is never blank.
@@ -267,6 +284,7 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, nav: bytes,
             doc = _Nav(it.data)
         elif it.media_type == "application/xhtml+xml":
             doc = _Document(uid, it.file_name, it.data, it.title, it.properties)
+            doc.media_overlay = it.media_overlay
         else:
             doc = epub.EpubItem(uid=uid, file_name=it.file_name, media_type=it.media_type, content=it.data)
             if it.properties:
