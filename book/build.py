@@ -24,9 +24,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import a11y, cover, rules, transform
+from . import a11y, cover, images, rules, transform
 from .errors import BuildFailed, OutputError, Problem
-from .images import raster_size
 from .l10n import label_lang, labels
 from .package import NavEntry, PackageItem, esc, ncx_document, nav_document, write_epub, xhtml
 from .source import Chapter, Source, load, resolve_inside
@@ -319,22 +318,22 @@ def _assemble(source: Source, chapters, disclaimer):
     for ch in ([disclaimer] if disclaimer else []) + chapters:
         for im in ch.images:
             if im.relpath not in image_names:
-                image_names[im.relpath] = "images/" + _image_name(im.relpath, used)
-                data = (source.root / im.relpath).read_bytes()
-                items.append(PackageItem(image_names[im.relpath], data, im.media_type, uid=f"img{len(image_names)}"))
+                data, media_type, name = images.for_ereaders((source.root / im.relpath).read_bytes(), im.media_type,
+                                                             _image_name(im.relpath, used))
+                image_names[im.relpath] = "images/" + name
+                items.append(PackageItem(image_names[im.relpath], data, media_type, uid=f"img{len(image_names)}"))
 
     # Cover: the given picture with its cover-alt, or a typographic one.
     cover_id = "cover-image"
     if meta.cover_image:
         path = resolve_inside(source.root, source.root / "book.yaml", meta.cover_image, what="cover image",
                               file=source.meta_file)
-        from .images import inspect
-        info = inspect(path, ref=meta.cover_image, file=source.meta_file, line=None)
-        cover_data, cover_type = path.read_bytes(), info.media_type
-        ext = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/svg+xml": "svg",
-               "image/webp": "webp"}[cover_type]
+        info = images.inspect(path, ref=meta.cover_image, file=source.meta_file,
+                              line=_key_line(source, "cover-image") - 1)
+        cover_data, cover_type, name = images.for_ereaders(path.read_bytes(), info.media_type, path.name)
+        ext = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/svg+xml": "svg"}[cover_type]
         cover_alt = meta.cover_alt
-        size = raster_size(cover_data)
+        size = images.raster_size(cover_data)
     else:
         cover_data, cover_type, ext = cover.make_cover(meta), "image/png", "png"
         authors = ", ".join(meta.authors)

@@ -92,3 +92,15 @@ def raster_size(data: bytes) -> tuple[int, int] | None:
             return im.size
     except Exception:  # noqa: BLE001 - any undecodable picture simply has no known size
         return None
+
+
+def for_ereaders(data: bytes, media_type: str, name: str) -> tuple[bytes, str, str]:
+    """(bytes, media type, file name) as e-readers can show them: WebP, core in EPUB 3.3 but
+    unknown to many e-ink readers in use, becomes a lossless PNG; every other type is kept."""
+    if media_type != "image/webp":
+        return data, media_type, name
+    with Image.open(io.BytesIO(data)) as im:
+        out = io.BytesIO()
+        im.save(out, format="PNG", optimize=True)
+    stem = name.rsplit(".", 1)[0]
+    return out.getvalue(), "image/png", stem + ".png"

@@ -31,7 +31,7 @@ CATALOGUE: dict[str, Rule] = {r.id: r for r in [
     Rule("img-alt-filename", WARNING, "1.1.1", "Alt text is a file name, not a description."),
     Rule("img-alt-placeholder", WARNING, "1.1.1", "Alt text is a placeholder word such as 'image'."),
     Rule("img-alt-long", WARNING, "1.1.1", "Alt text is over 150 characters; it needs a longer description."),
-    Rule("img-format-webp", WARNING, "-", "WebP images do not show on many e-ink readers."),
+    Rule("img-format-webp", WARNING, "-", "A WebP image, which many e-ink readers cannot show, is converted to PNG."),
     Rule("heading-empty", ERROR, "2.4.6", "A heading has no text."),
     Rule("heading-skip", WARNING, "1.3.1", "A heading skips a level (e.g. # then ###)."),
     Rule("link-empty", ERROR, "2.4.4", "A link has no text."),
@@ -100,7 +100,8 @@ def check_image(ctx, img, alt: str, src: str, line: int | None) -> None:
             f"keep alt text under {ALT_MAX} characters and put the full description in the text "
             "or a caption next to the image")
     if src.lower().endswith(".webp"):
-        add("img-format-webp", f"'{src}' is WebP", "use PNG or JPEG for the widest e-reader support")
+        add("img-format-webp", f"'{src}' is WebP; the book gets a PNG copy, since many e-ink readers cannot show WebP",
+            "save it as PNG or JPEG to choose the format yourself")
 
 
 def _text(el) -> str:

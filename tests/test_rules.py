@@ -94,3 +94,14 @@ def test_strict_turns_warnings_into_errors(tmp_path):
     assert error is None and any("[link-vague]" in m for m in messages)
     messages, error = _findings(tmp_path, CASES["link-vague"][0], strict=True)
     assert error is not None and any("[link-vague]" in m for m in messages)
+
+
+def test_readme_documents_every_rule():
+    """The README's rule table is the catalogue, id by id, severity by severity."""
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    rows = dict(re.findall(r"^\| `([a-z-]+)` \| (error|warning) \|", readme, re.M))
+    assert rows == {r.id: r.severity for r in CATALOGUE.values()}
+    for rule in CATALOGUE.values():
+        assert f"| `{rule.id}` | {rule.severity} | {rule.wcag} | {rule.summary} |" in readme

@@ -172,9 +172,6 @@ def test_images_are_jpeg_png_svg_or_gif(name, built_books):
     assert _bad_images(built_books[name].epub) == []
 
 
-@pytest.mark.xfail(reason="a WebP image in the source goes into the EPUB as WebP (bug reported: "
-                          "book/images.py accepts WEBP; convert it to PNG/JPEG or refuse it)",
-                   raises=AssertionError, strict=False)
 def test_a_webp_source_image_does_not_reach_the_epub(tmp_path):
     from PIL import Image
 
