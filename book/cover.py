@@ -72,6 +72,20 @@ def _printable(text: str) -> str:
     return " ".join(kept.split())
 
 
+def _balanced(draw, text: str, font, width: int) -> list[str]:
+    """Wrap into as few lines as fit `width`, then make the lines as even as possible, so no
+    word (or, in Japanese, no single character) is left alone on the last line."""
+    lines = _wrap(draw, text, font, width)
+    low, high = width // 3, width
+    while low < high:
+        mid = (low + high) // 2
+        if len(_wrap(draw, text, font, mid)) <= len(lines):
+            high = mid
+        else:
+            low = mid + 1
+    return _wrap(draw, text, font, high)
+
+
 def _wrap(draw, text: str, font, width: int) -> list[str]:
     cjk = _script(text) == "cjk"
     tokens = list(text) if cjk else text.split(" ")
@@ -108,7 +122,7 @@ def make_cover(meta: Metadata) -> bytes:
     size = 150
     while size > 60:
         font = _font(title, size)
-        lines = _wrap(draw, title, font, WIDTH - 2 * margin)
+        lines = _balanced(draw, title, font, WIDTH - 2 * margin)
         if len(lines) * size * 1.25 <= HEIGHT * 0.5:
             break
         size -= 10
