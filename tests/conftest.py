@@ -44,17 +44,22 @@ def built(tmp_path_factory) -> dict[str, Path]:
     return books
 
 
+def skip_or_fail(reason: str) -> None:
+    """A missing tool skips a test on a developer's machine and fails it in CI (BOOK_REQUIRE_TOOLS=1)."""
+    import os
+
+    if os.environ.get("BOOK_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"BOOK_REQUIRE_TOOLS=1 but {reason}")
+    pytest.skip(reason)
+
+
 def require(tool: str) -> None:
     """Skip when a checker is not installed — or fail, under BOOK_REQUIRE_TOOLS=1 (CI sets it),
     so a broken install can never pass as a run of skipped tests."""
-    import os
-
     from book import checkers
 
     find = {"epubcheck": checkers.find_epubcheck, "ace": lambda: (checkers.find_ace(), checkers.find_chromium())}[tool]
     try:
         find()
     except checkers.ToolMissing as e:
-        if os.environ.get("BOOK_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"BOOK_REQUIRE_TOOLS=1 but {e}")
-        pytest.skip(str(e))
+        skip_or_fail(str(e))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
 import yaml
 
 import book
@@ -110,7 +111,7 @@ def built_books(tmp_path_factory) -> dict[str, BuiltBook]:
 def site(tmp_path_factory):
     reason = engine.missing_reason()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     s = engine.Site(tmp_path_factory.mktemp("site"))
     yield s
     s.close()

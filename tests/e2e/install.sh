@@ -60,6 +60,18 @@ else
         "epubjs@$EPUBJS_VERSION" "jszip@$JSZIP_VERSION"
 fi
 
+# --- foliate-js into .tools/reader/: the engine that plays Media Overlays (test_media_overlay.py) --
+FOLIATE_VERSION="${FOLIATE_VERSION:-1.0.1}"
+if [[ "$(have foliate-js)" == "$FOLIATE_VERSION" && -f "$READER_DIR/node_modules/foliate-js/view.js" ]]; then
+    say "foliate-js@$FOLIATE_VERSION already in $READER_DIR/"
+else
+    mkdir -p "$READER_DIR"
+    say "npm install --prefix $READER_DIR foliate-js@$FOLIATE_VERSION"
+    npm install --prefix "$READER_DIR" --save-exact --ignore-scripts --no-audit --no-fund --loglevel=error \
+        "foliate-js@$FOLIATE_VERSION"
+fi
+say "foliate-js: $(have foliate-js) in $READER_DIR/"
+
 # --- Summary --------------------------------------------------------------------------------------
 say "chromium:   $(chromium --version 2>/dev/null | head -n1)"
 say "playwright: $("$PYTHON" -m pip show playwright 2>/dev/null | sed -n 's/^Version: //p')"

@@ -10,11 +10,16 @@ import subprocess
 import tempfile
 
 import pytest
+from conftest import skip_or_fail
 from PIL import Image
 
-pytestmark = [pytest.mark.e2e,
-              pytest.mark.skipif(not (shutil.which("ebook-convert") and shutil.which("ebook-meta")),
-                                 reason="calibre is not installed (run: bash tests/e2e/install.sh)")]
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def _calibre_installed():
+    if not (shutil.which("ebook-convert") and shutil.which("ebook-meta")):
+        skip_or_fail("calibre is not installed (run: bash tests/e2e/install.sh)")
 
 BOOKS = ["sample", "arabic", "japanese", "images"]
 # calibre names languages by ISO 639-2/B code.

@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+from conftest import skip_or_fail
 
 from . import engine
 
@@ -128,7 +129,7 @@ def test_preview_says_how_to_install_a_missing_engine(tmp_path):
 def test_preview_opens_the_browser(tmp_path, built_books):
     """Without --no-open, the URL goes to the user's browser (webbrowser honours $BROWSER)."""
     if not all(p.is_file() for p in engine.ENGINE_FILES.values()):
-        pytest.skip(f"the epub.js reading engine is not installed (run: {engine.INSTALL})")
+        skip_or_fail(f"the epub.js reading engine is not installed (run: {engine.INSTALL})")
     seen = tmp_path / "opened.txt"
     fake = tmp_path / "fake-browser"
     # Written aside and renamed, so the test never reads a half-written file.
