@@ -85,7 +85,29 @@ _SUMMARY = {
         "hazards_none": "Sie enthält nichts, was blinkt, sich bewegt oder Töne abgibt.",
         "audio": "Jeder Satz kann als synthetische Sprache synchron zum Text gehört werden.",
     },
+    "ar": {
+        "text": "هذا المنشور نص، مع جدول محتويات وتنقل عبر العناوين.",
+        "text_nohead": "هذا المنشور نص مع جدول محتويات.",
+        "images_described": "لكل صورة تحمل معلومات وصف نصي.",
+        "images_missing": "بعض الصور التي تحمل معلومات ليس لها وصف نصي ({m} من {n}).",
+        "decorative": "الصور الزخرفية مخفية عن التقنيات المساعدة.",
+        "reflow": "يتكيف النص مع الشاشة، ويمكن تغيير خطوطه وأحجامه وألوانه في نظام القراءة.",
+        "hazards_none": "لا يحتوي على أي شيء يومض أو يتحرك أو يصدر صوتًا.",
+        "audio": "يمكن الاستماع إلى كل جملة بصوت اصطناعي متزامن مع النص.",
+    },
+    "ja": {
+        "text": "この出版物はテキストで、目次と見出しによるナビゲーションがあります。",
+        "text_nohead": "この出版物は目次付きのテキストです。",
+        "images_described": "情報を伝えるすべての画像にテキストによる説明があります。",
+        "images_missing": "情報を伝える画像の一部にテキストによる説明がありません（{n}点中{m}点）。",
+        "decorative": "装飾的な画像は支援技術から隠されています。",
+        "reflow": "テキストはリフローし、読書システムでフォント、サイズ、色を変更できます。",
+        "hazards_none": "点滅、動き、音を含むものはありません。",
+        "audio": "すべての文を、テキストと同期した合成音声で聞くことができます。",
+    },
 }
+# Sentences are joined without spaces in languages written without them.
+_NO_SPACES = {"ja", "zh"}
 
 
 def discover(meta: Metadata, content: Content) -> Discovery:
@@ -145,7 +167,7 @@ def _summary(meta: Metadata, content: Content, visual: bool, all_described: bool
         parts.append(s["audio"])
     if tuple(hazards) == ("none",):
         parts.append(s["hazards_none"])
-    return " ".join(parts)
+    return ("" if meta.primary_language in _NO_SPACES else " ").join(parts)
 
 
 def summary_language(meta: Metadata) -> str:

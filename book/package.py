@@ -25,7 +25,7 @@ from ebooklib import epub
 from lxml import etree
 
 from . import __version__
-from .a11y import Discovery
+from .a11y import Discovery, summary_language
 from .l10n import label_lang, labels
 from .metadata import Metadata
 
@@ -248,7 +248,12 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, nav: bytes,
         book.add_metadata(None, "meta", feature, {"property": "schema:accessibilityFeature"})
     for hazard in discovery.hazards:
         book.add_metadata(None, "meta", hazard, {"property": "schema:accessibilityHazard"})
-    book.add_metadata(None, "meta", discovery.summary, {"property": "schema:accessibilitySummary"})
+    summary_attrs = {"property": "schema:accessibilitySummary"}
+    if summary_language(meta) != meta.lang:
+        # A generated summary falls back to English for languages it does not speak yet; say so,
+        # so a screen reader reads it with an English voice (WCAG 3.1.2).
+        summary_attrs[XML_LANG] = summary_language(meta)
+    book.add_metadata(None, "meta", discovery.summary, summary_attrs)
     if conformance:
         book.add_prefix("a11y", "http://www.idpf.org/epub/vocab/package/a11y/#")
         book.add_metadata(None, "meta", conformance["conforms-to"], {"property": "dcterms:conformsTo", "id": "conformance"})

@@ -119,3 +119,14 @@ def test_statement_without_metadata():
     fields = {f.heading: f.statements for f in statement({})}
     assert fields["Ways of reading"][0] == "No information about appearance modifiability is available"
     assert "Hazards" not in fields
+
+
+def test_summary_languages(built, tmp_path):
+    assert Epub(built["arabic"]).meta("schema:accessibilitySummary")[0].startswith("هذا المنشور نص")
+    assert Epub(built["japanese"]).meta("schema:accessibilitySummary")[0].startswith("この出版物はテキストで")
+    src = tmp_path / "nl.md"
+    src.write_text("---\ntitle: Boek\nlang: nl\n---\n\n# Een\n\nTekst.\n", "utf-8")
+    epub = Epub(build(src, tmp_path / "nl.epub").output)
+    summary = epub.opf.xpath("//opf:meta[@property='schema:accessibilitySummary']", namespaces={"opf": "http://www.idpf.org/2007/opf"})[0]
+    assert summary.text.startswith("This publication is text")
+    assert summary.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
