@@ -24,6 +24,13 @@ EXIT_TOOL = 4  # a checker (Java, EPUBCheck, Ace, Chromium) is missing or failed
 EXIT_OUTPUT = 5  # the EPUB could not be written
 
 
+def where(file: str | None, line: int | None) -> str:
+    """The `file:line: ` prefix every message starts with (just `file: ` without a line)."""
+    if not file:
+        return ""
+    return f"{file}:{line}: " if line else f"{file}: "
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the input, located as precisely as we can."""
@@ -34,13 +41,7 @@ class Problem:
     hint: str | None = None
 
     def __str__(self) -> str:
-        where = ""
-        if self.file:
-            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        text = f"{where}{self.message}"
-        if self.hint:
-            text += f" — {self.hint}"
-        return text
+        return where(self.file, self.line) + self.message + (f" — {self.hint}" if self.hint else "")
 
 
 class BookError(Exception):

@@ -28,6 +28,7 @@ from . import __version__
 from .a11y import Discovery, summary_language
 from .l10n import label_lang, labels
 from .metadata import Metadata
+from .overlays import clock
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 NCX_NS = "http://www.daisy.org/z3986/2005/ncx/"
@@ -121,14 +122,6 @@ class _Writer(epub.EpubWriter):
         self._write_opf()
         self._write_items()
         self.out.close()
-
-
-def _clock(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    h, rest = divmod(ms, 3_600_000)
-    m, rest = divmod(rest, 60_000)
-    sec, ms = divmod(rest, 1000)
-    return f"{h}:{m:02d}:{sec:02d}.{ms:03d}"
 
 
 def modified_time(meta: Metadata) -> _dt.datetime:
@@ -273,8 +266,8 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, nav: bytes,
         # Media Overlays 3.3 §3.2: a duration for each overlay and for the whole publication
         # (the sum), the class reading systems put on the sentence being read, the narrator.
         for uid, seconds in media["durations"].items():
-            book.add_metadata(None, "meta", _clock(seconds), {"property": "media:duration", "refines": "#" + uid})
-        book.add_metadata(None, "meta", _clock(sum(media["durations"].values())), {"property": "media:duration"})
+            book.add_metadata(None, "meta", clock(seconds), {"property": "media:duration", "refines": "#" + uid})
+        book.add_metadata(None, "meta", clock(sum(media["durations"].values())), {"property": "media:duration"})
         book.add_metadata(None, "meta", media["narrator"], {"property": "media:narrator"})
         book.add_metadata(None, "meta", media["active_class"], {"property": "media:active-class"})
     if cover_id:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .errors import where
+
 ERROR, WARNING = "error", "warning"
 
 
@@ -63,10 +65,7 @@ class Finding:
     hint: str | None = None
 
     def __str__(self) -> str:
-        where = ""
-        if self.file:
-            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        text = f"{where}{self.severity}: [{self.rule}] {self.message}"
+        text = f"{where(self.file, self.line)}{self.severity}: [{self.rule}] {self.message}"
         return text + (f" — {self.hint}" if self.hint else "")
 
 
