@@ -35,6 +35,10 @@ SMIL = "http://www.w3.org/ns/SMIL"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ACTIVE_CLASS = "-epub-media-overlay-active"
 PAUSE = 0.35  # seconds of silence after each sentence, inside its clip
+# LAME starts every MP3 with 1105 samples of encoder and decoder delay (576 + 529); lameenc writes
+# no LAME header that would let players trim them, so every clip is shifted by that much to keep
+# the highlight in step with the voice.
+MP3_DELAY_SAMPLES = 1105
 
 LEAF_BLOCKS = {f"{{{XHTML}}}{t}" for t in "p h1 h2 h3 h4 h5 h6 li td th figcaption dt dd caption".split()}
 BLOCKS = LEAF_BLOCKS | {f"{{{XHTML}}}{t}" for t in
@@ -79,17 +83,22 @@ def _kind_of(el) -> str | None:
 
 
 def _speakable(el) -> str:
-    """Text a sentence says: its text, with the descriptions of images inside it."""
-    parts = []
-    for node in el.iter():
+    """Text a sentence says: its text, with the descriptions of images inside it, without the
+    numbers of note references (eSpeak would read "on.1" as "on dot one")."""
+    parts: list[str] = []
+
+    def walk(node):
+        if node.get(f"{{{OPS}}}type") == "noteref" or node.get("role") == "doc-noteref":
+            return
         if node.tag == f"{{{XHTML}}}img" and node.get("alt"):
             parts.append(" " + node.get("alt") + " ")
-        if node is el:
-            parts.append(node.text or "")
-        else:
-            parts.append(node.tail or "")
-            if node.tag != f"{{{XHTML}}}img":
-                parts.insert(len(parts) - 1, node.text or "")
+        parts.append(node.text or "")
+        for child in node:
+            if isinstance(child.tag, str):
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(el)
     return re.sub(r"\s+", " ", "".join(parts)).strip()
 
 
@@ -325,11 +334,12 @@ def assemble(doc: Narrated, clips: dict, smil_name: str, audio_name: str) -> Ove
         elif clip.rate != rate:
             raise speech.ToolError("the speech engine changed its sample rate between sentences",
                                    hint="configure one voice with one sample rate")
-        begin = len(pcm) // 2 / rate
+        delay = MP3_DELAY_SAMPLES / rate
+        begin = len(pcm) // 2 / rate + delay if timeline else 0.0
         pcm += clip.pcm
         pcm += b"\x00\x00" * int(PAUSE * rate)
-        timeline.append((s.id, begin, len(pcm) // 2 / rate))
-    duration = len(pcm) // 2 / rate
+        timeline.append((s.id, begin, len(pcm) // 2 / rate + delay))
+    duration = timeline[-1][2]
     audio = encode_mp3(bytes(pcm), rate)
 
     text_href = os.path.relpath(doc.file_name, os.path.dirname(smil_name)).replace(os.sep, "/")

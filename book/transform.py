@@ -246,9 +246,37 @@ def _pass_footnotes(tree, ctx: Context) -> None:
                 back.tag = "span"
                 del back.attrib["href"]
                 del back.attrib["role"]
-            parent.insert(pos, aside)
-            pos += 1
+            home = _section_end(tree, ctx, target)
+            if home is None:
+                parent.insert(pos, aside)
+                pos += 1
+            else:
+                tree.insert(home, aside)
+                pos = parent.index(block)
         block.drop_tree()
+
+
+def _section_end(tree, ctx: Context, backref: str | None) -> int | None:
+    """Where a note goes: at the end of the section that refers to it (before the next heading
+    at the split level), so it lands in the same spine document as its reference and a reading
+    system can show it as a pop-up there.  None when the reference cannot be found."""
+    if not backref or not backref.startswith("#"):
+        return None
+    found = tree.xpath("//*[@id=$i]", i=backref[1:])
+    if not found:
+        return None
+    top = found[0]
+    while top.getparent() is not tree:
+        top = top.getparent()
+    index = tree.index(top) + 1
+    while index < len(tree):
+        el = tree[index]
+        if el.tag in HEADINGS and int(el.tag[1]) <= ctx.split_level:
+            break
+        if el.tag == "div" and "footnote" in el.get("class", "").split():
+            break
+        index += 1
+    return index
 
 
 def _pass_semantics(tree, ctx: Context) -> None:

@@ -287,3 +287,18 @@ def test_very_long_section_is_continued_in_small_documents(tmp_path):
     assert [t for t, _ in epub.toc_links()] == ["Only section", "Second"]
     text = "".join("".join(epub.xml(n).itertext()) for n in docs)
     assert text.count("repeated for length") == 600 * 20
+
+
+def test_footnotes_stay_with_their_section(tmp_path):
+    """Python-Markdown puts every note at the end of the file; each goes back to the document
+    of the section that refers to it, so the pop-up finds it."""
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: T\nlang: en\n---\n# One\n\nFirst.[^a]\n\n# Two\n\nSecond.[^b]\n\n"
+                   "[^a]: Note for one.\n[^b]: Note for two.\n", "utf-8")
+    epub = Epub(build(src, tmp_path / "a.epub").output)
+    one, two = (epub.xml(f"EPUB/text/ch00{i}.xhtml") for i in (1, 2))
+    assert [a.get("id") for a in one.xpath("//x:aside", namespaces=NS)] == ["c1-fn-a"]
+    assert [a.get("id") for a in two.xpath("//x:aside", namespaces=NS)] == ["c1-fn-b"]
+    for doc, name in ((one, "ch001"), (two, "ch002")):
+        for ref in doc.xpath("//x:a[@epub:type='noteref']", namespaces=NS):
+            assert epub.resolves(f"EPUB/text/{name}.xhtml" + ref.get("href"))

@@ -209,3 +209,14 @@ def test_sample_builds_with_read_aloud_from_the_command_line(tmp_path, monkeypat
                        cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "narrated:" in r.stdout
+
+
+def test_note_numbers_are_not_read_aloud():
+    from book.overlays import segment
+
+    doc = ('<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+           'lang="en"><head><title>t</title></head><body><p>The clock ticked on.<sup><a epub:type="noteref" '
+           'role="doc-noteref" href="#n">1</a></sup> Then it stopped.</p></body></html>').encode()
+    texts = [s.text for s in segment("EPUB/text/ch001.xhtml", doc, 1, "en").sentences]
+    assert texts == ["The clock ticked on.", "Then it stopped."] or texts == ["The clock ticked on. Then it stopped."]
+    assert not any("1" in t for t in texts)
