@@ -155,7 +155,7 @@ def _heading_order_across(headings):
     for h in headings:
         by_doc.setdefault(h[2], []).append(h)
     for doc_headings in by_doc.values():
-        out += rules.check_heading_order(doc_headings, None)
+        out += rules.check_heading_order(doc_headings)
     return out
 
 

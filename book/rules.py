@@ -141,7 +141,7 @@ def check_tree(ctx, tree) -> None:
                             hint="give the table a header row (the line above |---|)")
 
 
-def check_heading_order(headings, ctx_file_of) -> list[Finding]:
+def check_heading_order(headings) -> list[Finding]:
     """Book-wide: a heading may go at most one level deeper than the one before it (WCAG 1.3.1).
     axe checks one document at a time; a book split into documents needs it across all of them.
     `headings` is [(level, text, file, line)] in reading order."""
