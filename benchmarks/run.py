@@ -1,0 +1,354 @@
+"""How fast is `book`, and how much memory does it take, next to pandoc?  (Issue 6.)
+
+    python benchmarks/run.py                 # the full run: a 1,000,000-word book (several minutes)
+    python benchmarks/run.py --quick         # the same measurements on a 100,000-word book
+
+    options: --words 1000000 --chapters 200 --images 40 --sizes 250000,500000,1000000
+             --batch 500 --repeat 1 --json results.json --keep DIR --no-pandoc
+
+What it does, in a temporary folder:
+
+1. writes a synthetic book (benchmarks/synth.py): book.yaml and N chapter files with headings,
+   lists, tables, footnotes and PNG images with alt text, plus the same text as one Markdown file;
+2. builds it with `python -m book build BOOK -o OUT -q --no-cache` (all CPUs, then --jobs 1) and
+   with pandoc 3 (`pandoc book.md -o OUT --split-level=1 --toc`, the binary of the
+   pypandoc_binary package), alternating the runs;
+3. rebuilds the book with the cache on: cold (empty cache), unchanged, after editing one chapter;
+4. builds books of each of --sizes words (time and peak memory as the book grows);
+5. builds --batch short articles (`book build FOLDER --jobs 1`, then `--jobs 2`).
+
+Each build is a child process.  Time is wall-clock time (and CPU time, user + system, of the
+process and its workers).  Peak memory is the larger of the child's peak resident set
+(`os.wait4`, the biggest single process) and the peak of the summed proportional set size (PSS)
+of the child and its worker processes, sampled every 20 ms — so parallel workers count.
+
+The machine is shared by whatever else runs on it: the load average is printed before and after;
+compare runs made on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import synth  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring one child process
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        out = []
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(c) for c in f.read().split()]
+        return out
+    except OSError:
+        return []
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class _TreeSampler(threading.Thread):
+    """Peak of the summed PSS of a process and all its descendants."""
+
+    def __init__(self, pid: int, interval: float = 0.02):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak_kb = pid, interval, 0
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            pids, stack = [], [self.pid]
+            while stack:
+                p = stack.pop()
+                pids.append(p)
+                stack += _children(p)
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in pids))
+            self.done.wait(self.interval)
+
+
+def measure(cmd: list[str], *, cwd: Path, env: dict | None = None) -> dict:
+    """Run `cmd`; its wall time, CPU time and peak memory.  Raises if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = _TreeSampler(proc.pid)
+    sampler.start()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    sampler.done.set()
+    sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode("utf-8", "replace")
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n{err[-2000:]}")
+    peak_kb = max(usage.ru_maxrss, sampler.peak_kb)
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak_kb / 1024,
+            "maxrss_mb": usage.ru_maxrss / 1024, "tree_pss_mb": sampler.peak_kb / 1024}
+
+
+# ---------------------------------------------------------------------------------------------
+# The tools
+
+
+CODE = ROOT  # where `python -m book` is imported from: a snapshot of the checkout (see main)
+
+
+def snapshot(work: Path) -> Path:
+    """A copy of book/ and styles/: the code measured stays the same for the whole run even if
+    the checkout is edited meanwhile (an edit to book/ would also, rightly, empty the cache)."""
+    code = work / "code"
+    shutil.rmtree(code, ignore_errors=True)
+    shutil.copytree(ROOT / "book", code / "book", ignore=shutil.ignore_patterns("__pycache__"))
+    if (ROOT / "styles").is_dir():
+        shutil.copytree(ROOT / "styles", code / "styles")
+    return code
+
+
+def book_env(cache_dir: Path | None = None) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(CODE) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env.pop("BOOK_CACHE_DIR", None)
+    if cache_dir:
+        env["BOOK_CACHE_DIR"] = str(cache_dir)
+    return env
+
+
+def book_cmd(src: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "book", "build", str(src), "-o", str(out), "-q", *extra]
+
+
+def pandoc_path() -> str | None:
+    try:
+        import pypandoc
+
+        return pypandoc.get_pandoc_path()
+    except Exception:  # noqa: BLE001 - not installed: `pip install pypandoc_binary`
+        return shutil.which("pandoc")
+
+
+def pandoc_cmd(pandoc: str, md: Path, out: Path) -> list[str]:
+    return [pandoc, md.name, "-o", str(out), "--split-level=1", "--toc"]
+
+
+def machine(pandoc: str | None) -> dict:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB"
+    except OSError:
+        pass
+    pv = "not installed (pip install pypandoc_binary)"
+    if pandoc:
+        pv = subprocess.run([pandoc, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    sys.path.insert(0, str(ROOT))
+    from book import __version__
+
+    return {"cores": os.cpu_count(), "cpu": cpu, "memory": mem, "python": platform.python_version(),
+            "os": platform.platform(), "pandoc": pv, "book": __version__,
+            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def table(rows: list[list], head: list[str]) -> str:
+    cells = [head] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
+    line = lambda r: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+    return "\n".join([line(cells[0]), line(["-" * w for w in widths])] + [line(r) for r in cells[1:]])
+
+
+def med(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def say(*a):
+    print(*a, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                epilog="Run from anywhere; needs Pillow, and pypandoc_binary for pandoc.")
+    p.add_argument("--words", type=int, default=1_000_000)
+    p.add_argument("--chapters", type=int, default=200)
+    p.add_argument("--images", type=int, default=40)
+    p.add_argument("--sizes", default="250000,500000,1000000", help="comma-separated word counts")
+    p.add_argument("--batch", type=int, default=500, help="number of short articles (0: skip)")
+    p.add_argument("--batch-words", type=int, default=800)
+    p.add_argument("--repeat", type=int, default=1, help="runs of each tool (alternating)")
+    p.add_argument("--quick", action="store_true", help="100,000 words, sizes 25k/50k/100k, batch 50")
+    p.add_argument("--no-pandoc", action="store_true")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    p.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary folder)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.words, args.chapters, args.images = 100_000, 20, 10
+        args.sizes, args.batch = "25000,50000,100000", min(args.batch, 50)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+
+    pandoc = None if args.no_pandoc else pandoc_path()
+    info = machine(pandoc)
+    results: dict = {"machine": info, "args": vars(args)}
+    say(f"machine: {info['cores']} cores, {info['cpu']}, {info['memory']} RAM; Python {info['python']}; "
+        f"{info['pandoc']}; book {info['book']}")
+    say(f"load average at start: {info['load']}")
+
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="book-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        global CODE
+        CODE = snapshot(work)
+        env = book_env()
+        # Warm-up (not measured): .pyc files, the pandoc binary in the page cache.
+        warm = synth.generate(work / "warmup", words=2000, chapters=2, images=1)
+        measure(book_cmd(warm.folder, work / "warmup.epub", "--no-cache"), cwd=work, env=env)
+        if pandoc:
+            measure(pandoc_cmd(pandoc, warm.pandoc_md, work / "warmup-pd.epub"), cwd=warm.folder)
+
+        # 1. book against pandoc ------------------------------------------------------------
+        say(f"\n== 1. {args.words:,} words, {args.chapters} chapters, {args.images} images: book against pandoc ==")
+        t = time.perf_counter()
+        big = synth.generate(work / "big", words=args.words, chapters=args.chapters, images=args.images)
+        say(f"(wrote the book: {big.words:,} words, "
+            f"{sum(p.stat().st_size for p in big.chapters) / 1e6:.1f} MB of Markdown, {time.perf_counter() - t:.1f} s)")
+        runs: dict[str, list[dict]] = {"book": [], "book --jobs 1": [], "pandoc": []}
+        for r in range(args.repeat):
+            runs["book"].append(measure(book_cmd(big.folder, work / "big.epub", "--no-cache"), cwd=work, env=env))
+            if pandoc:
+                runs["pandoc"].append(measure(pandoc_cmd(pandoc, big.pandoc_md, work / "big-pandoc.epub"),
+                                              cwd=big.folder))
+            runs["book --jobs 1"].append(measure(book_cmd(big.folder, work / "big-1.epub", "--no-cache", "--jobs", "1"),
+                                                 cwd=work, env=env))
+            say(f"  run {r + 1}: " + ", ".join(f"{k} {v[-1]['wall']:.2f} s" for k, v in runs.items() if v))
+        rows = []
+        pd = runs["pandoc"]
+        for name, rs in runs.items():
+            if not rs:
+                continue
+            row = [name, f"{med(rs, 'wall'):.2f}", f"{med(rs, 'cpu'):.2f}", f"{med(rs, 'peak_mb'):.0f}"]
+            if pd:
+                row += [f"{med(rs, 'wall') / med(pd, 'wall'):.3f}", f"{med(rs, 'cpu') / med(pd, 'cpu'):.3f}",
+                        f"{med(rs, 'peak_mb') / med(pd, 'peak_mb'):.3f}"]
+            rows.append(row)
+        head = ["tool", "wall s", "cpu s", "peak MB"] + (["wall / pandoc", "cpu / pandoc", "memory / pandoc"]
+                                                         if pd else [])
+        say(table(rows, head))
+        if args.repeat > 1:
+            say(f"(medians of {args.repeat} runs)")
+        results["compare"] = {k: v for k, v in runs.items() if v}
+        results["compare_words"] = big.words
+
+        # 2. rebuild after a one-chapter edit -------------------------------------------------
+        say("\n== 2. rebuild with the cache on ==")
+        cache = work / "cache"
+        cenv = book_env(cache)
+        reb: dict[str, list[dict]] = {"cold (empty cache)": [], "unchanged": [], "one chapter edited": []}
+        same = True
+        edited = big.chapters[len(big.chapters) // 2]
+        for r in range(args.repeat):
+            shutil.rmtree(cache, ignore_errors=True)
+            reb["cold (empty cache)"].append(measure(book_cmd(big.folder, work / "c1.epub"), cwd=work, env=cenv))
+            reb["unchanged"].append(measure(book_cmd(big.folder, work / "c2.epub"), cwd=work, env=cenv))
+            same &= (work / "c1.epub").read_bytes() == (work / "c2.epub").read_bytes()
+            edited.write_text(edited.read_text("utf-8") + f"\nOne more paragraph ({r + 1}), for the rebuild.\n", "utf-8")
+            reb["one chapter edited"].append(measure(book_cmd(big.folder, work / "c3.epub"), cwd=work, env=cenv))
+            # The edited book built cold must be the cached rebuild, byte for byte.
+            measure(book_cmd(big.folder, work / "c4.epub", "--no-cache"), cwd=work, env=env)
+            same &= (work / "c3.epub").read_bytes() == (work / "c4.epub").read_bytes()
+        cold = reb["cold (empty cache)"]
+        say(table([[k, f"{med(v, 'wall'):.2f}", f"{med(v, 'cpu'):.2f}", f"{med(v, 'peak_mb'):.0f}",
+                    f"{med(v, 'wall') / med(cold, 'wall'):.3f}", f"{med(v, 'cpu') / med(cold, 'cpu'):.3f}"]
+                   for k, v in reb.items()], ["build", "wall s", "cpu s", "peak MB", "wall / cold", "cpu / cold"]))
+        say(f"cached builds give the cold build's bytes: {same}")
+        results["rebuild"] = reb
+        results["rebuild_identical"] = same
+
+        # 3. scaling --------------------------------------------------------------------------
+        say("\n== 3. scaling (book, all CPUs, no cache) ==")
+        rows, scale = [], []
+        for words in sizes:
+            chapters = max(1, round(args.chapters * words / args.words))
+            if words == args.words:
+                b = big
+            else:
+                b = synth.generate(work / f"size-{words}", words=words, chapters=chapters, images=args.images)
+            m = measure(book_cmd(b.folder, work / f"size-{words}.epub", "--no-cache"), cwd=work, env=env)
+            scale.append({"words": b.words, "chapters": len(b.chapters), **m})
+            rows.append([f"{b.words:,}", len(b.chapters), f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
+                         f"{b.words / m['wall'] / 1000:.0f}k", f"{m['peak_mb']:.0f}"])
+        say(table(rows, ["words", "chapters", "wall s", "cpu s", "words/s", "peak MB"]))
+        results["scaling"] = scale
+
+        # 4. batch ----------------------------------------------------------------------------
+        if args.batch:
+            say(f"\n== 4. batch: {args.batch} articles of ~{args.batch_words} words (no cache) ==")
+            folder = work / "articles"
+            shutil.rmtree(folder, ignore_errors=True)
+            synth.articles(folder, args.batch, words=args.batch_words)
+            rows, batch = [], {}
+            for jobs in (1, 2):
+                out = work / f"batch-{jobs}"
+                shutil.rmtree(out, ignore_errors=True)
+                cmd = [sys.executable, "-m", "book", "build", str(folder), "-o", str(out), "-q", "--no-cache",
+                       "--jobs", str(jobs)]
+                m = measure(cmd, cwd=work, env=env)
+                built = len(list(out.glob("*.epub")))
+                batch[jobs] = {**m, "built": built}
+                rows.append([f"--jobs {jobs}", built, f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
+                             f"{built / m['wall']:.1f}", f"{m['peak_mb']:.0f}"])
+            say(table(rows, ["batch", "EPUBs", "wall s", "cpu s", "articles/s", "peak MB"]))
+            results["batch"] = batch
+
+        info["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        say(f"\nload average at the end: {info['load_end']}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2, default=str), "utf-8")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""A content-addressed cache of rendered chapters, so a rebuild renders only what changed.
+
+An entry is one :class:`book.transform.RenderedChapter`, pickled, under a key that is the SHA-256
+of everything `render_chapter` reads:
+
+* the code that renders: the bytes of every module of the `book` package, and the versions of
+  Python-Markdown, lxml and Pillow (a new `book`, or an edit to it, misses every entry);
+* the chapter: its text, its file and the name messages give it, the line its text starts on;
+* the settings: the book's root, the chapter's number, split level, title and language.
+
+The image files a chapter uses are known only once it has rendered, so they are stored with the
+entry — relative path and SHA-256 of the bytes — and checked when the entry is loaded: change an
+image, and every chapter that shows it renders again.  Images are the only files a chapter
+reads.  They are known by the path they resolve to, so one known limit: pointing a symbolic link
+at another file is not noticed while the file it pointed to is unchanged (`--no-cache` renders
+everything).  A chapter whose rendering fails (a missing image, say) is never stored, so its
+error is reported again on the next build.
+
+Entries live in `.cache/book/` beside the source (in the book's folder, or beside a single
+Markdown file); ``BOOK_CACHE_DIR`` names another folder.  Each entry is signed with a key kept in
+the user's own cache folder (``$XDG_CACHE_HOME/book/hmac-key``), never beside the source: a cache
+folder that came with someone else's book is ignored, not unpickled (unpickling runs code).
+A cache that cannot be read or written is skipped without a word: it only makes builds faster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import pickle
+import secrets
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+FORMAT = 1  # bump when the entry layout changes
+MAGIC = b"book-cache-1\n"
+ENV_DIR = "BOOK_CACHE_DIR"
+PRUNE_AFTER_DAYS = 30  # entries not used for this long are removed (checked at most once a day)
+
+_code_fingerprint: str | None = None
+_hmac_key: bytes | None = None
+
+
+def default_dir(root: Path) -> Path:
+    """`BOOK_CACHE_DIR`, else `<root>/.cache/book`."""
+    env = os.environ.get(ENV_DIR)
+    return Path(env) if env else Path(root) / ".cache" / "book"
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of the `book` package's own modules and the versions of the libraries that shape
+    a chapter's output.  Computed once per process."""
+    global _code_fingerprint
+    if _code_fingerprint is None:
+        import lxml.etree
+        import markdown
+        import PIL
+
+        from . import __version__
+
+        h = hashlib.sha256()
+        h.update(f"{FORMAT}|{__version__}|{sys.version_info[:2]}|{markdown.__version__}|"
+                 f"{lxml.etree.LXML_VERSION}|{PIL.__version__}".encode())
+        package = Path(__file__).resolve().parent
+        for path in sorted(package.rglob("*.py")):
+            h.update(path.relative_to(package).as_posix().encode() + b"\0")
+            h.update(path.read_bytes())
+        _code_fingerprint = h.hexdigest()
+    return _code_fingerprint
+
+
+def _key_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "book" / "hmac-key"
+
+
+def signing_key() -> bytes:
+    """The user's secret for signing entries: made once, readable by the user alone.  When it
+    cannot be stored, a key for this process only (entries are then good for this run alone)."""
+    global _hmac_key
+    if _hmac_key is None:
+        path = _key_file()
+        try:
+            data = path.read_bytes()
+            if len(data) < 32:
+                raise FileNotFoundError
+            _hmac_key = data
+        except OSError:
+            key = secrets.token_bytes(32)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hmac-key.")
+                with os.fdopen(fd, "wb") as f:
+                    f.write(key)
+                os.chmod(tmp, 0o600)
+                try:
+                    os.link(tmp, path)  # never replace a key another process made meanwhile
+                except FileExistsError:
+                    pass
+                finally:
+                    os.unlink(tmp)
+                _hmac_key = path.read_bytes()
+            except OSError:
+                _hmac_key = key
+    return _hmac_key
+
+
+def chapter_key(chapter, settings: dict) -> str:
+    """The cache key of one chapter rendered with `settings` (the keyword arguments of
+    `render_chapter`)."""
+    head = json.dumps({"code": code_fingerprint(), "path": str(chapter.path), "name": chapter.name,
+                       "first_line": chapter.first_line,
+                       "settings": {k: str(v) for k, v in sorted(settings.items())}},
+                      sort_keys=True, ensure_ascii=False)
+    h = hashlib.sha256(head.encode("utf-8"))
+    h.update(b"\0")
+    h.update(chapter.text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+@dataclass
+class Stats:
+    hits: int = 0
+    misses: int = 0
+    stored: int = 0
+    hit_names: list = None  # type: ignore[assignment]
+    miss_names: list = None  # type: ignore[assignment]
+
+    def __post_init__(self):
+        self.hit_names = [] if self.hit_names is None else self.hit_names
+        self.miss_names = [] if self.miss_names is None else self.miss_names
+
+
+class ChapterCache:
+    """One cache folder.  `get` and `put` never raise for a cache problem; they miss."""
+
+    def __init__(self, directory: str | os.PathLike, root: str | os.PathLike):
+        self.dir = Path(directory)
+        self.root = Path(root)
+        self.stats = Stats()
+        self._hashes: dict[tuple, str] = {}
+
+    # -- entries ---------------------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.pickle"
+
+    def _file_hash(self, relpath: str) -> str | None:
+        path = self.root / relpath
+        try:
+            st = path.stat()
+            memo = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+            if memo not in self._hashes:
+                self._hashes[memo] = hashlib.sha256(path.read_bytes()).hexdigest()
+            return self._hashes[memo]
+        except OSError:
+            return None
+
+    def get(self, key: str, name: str = ""):
+        """The RenderedChapter stored under `key`, or None (and the miss is counted)."""
+        result = self._load(key)
+        if result is None:
+            self.stats.misses += 1
+            self.stats.miss_names.append(name)
+        else:
+            self.stats.hits += 1
+            self.stats.hit_names.append(name)
+        return result
+
+    def _load(self, key: str):
+        path = self._path(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        n = len(MAGIC)
+        if not data.startswith(MAGIC) or len(data) < n + 32:
+            return None
+        mac, payload = data[n:n + 32], data[n + 32:]
+        if not hmac.compare_digest(mac, hmac.new(signing_key(), payload, hashlib.sha256).digest()):
+            return None
+        try:
+            deps, rendered = pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - an unreadable entry is a miss
+            return None
+        for relpath, digest in deps:
+            if self._file_hash(relpath) != digest:
+                return None
+        try:
+            os.utime(path)  # recently used: kept by prune()
+        except OSError:
+            pass
+        return rendered
+
+    def put(self, key: str, rendered) -> bool:
+        return self.put_payload(key, self.payload(rendered))
+
+    def payload(self, rendered) -> bytes | None:
+        """The signed bytes of an entry for `rendered` (workers make them; see book.parallel)."""
+        deps = []
+        for im in rendered.images:
+            digest = self._file_hash(im.relpath)
+            if digest is None:
+                return None
+            deps.append((im.relpath, digest))
+        payload = pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL)
+        return MAGIC + hmac.new(signing_key(), payload, hashlib.sha256).digest() + payload
+
+    def put_payload(self, key: str, data: bytes | None) -> bool:
+        if data is None:
+            return False
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".entry.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            return False
+        self.stats.stored += 1
+        return True
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def prune(self, max_age_days: float = PRUNE_AFTER_DAYS) -> int:
+        """Remove entries unused for `max_age_days`; runs at most once a day per folder."""
+        stamp = self.dir / ".pruned"
+        now = time.time()
+        try:
+            if now - stamp.stat().st_mtime < 86400:
+                return 0
+        except OSError:
+            pass
+        removed = 0
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+            for entry in self.dir.glob("??/*.pickle"):
+                try:
+                    if now - entry.stat().st_mtime > max_age_days * 86400:
+                        entry.unlink()
+                        removed += 1
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        return removed
