@@ -116,7 +116,7 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
         loc = transform.Locator(chapter)
         for part in ch.parts:
             for h in part.headings:
-                ordered.append((h.level, h.text, chapter.name, loc.line(h.text)))
+                ordered.append((h.level, h.text, chapter.name, loc.heading_line(h.text)))
     findings += rules.check_heading_order(ordered)
     findings += _missing_link_targets(source, chapters)
     errors = [f for f in findings if f.severity == rules.ERROR or strict]

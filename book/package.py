@@ -294,7 +294,7 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, nav: bytes,
     book.spine = spine
     book.guide = [{"type": t, "href": h, "title": title} for t, h, title in guide]
     options = {"epub3_pages": False, "epub3_landmark": False, "epub2_guide": True,
-               "mtime": modified_time(meta), "raise_exceptions": True, "compresslevel": 9}
+               "mtime": modified_time(meta), "raise_exceptions": True, "compresslevel": 6}
     writer = _Writer(fileobj, book, lang=meta.lang, direction=meta.direction, ncx=ncx, options=options)
     writer.process()
     writer.write()

@@ -94,6 +94,16 @@ class Locator:
         self.chapter = chapter
         self.lines = chapter.text.split("\n")
 
+    def heading_line(self, text: str) -> int | None:
+        """Line of a heading: only lines that start with `#` are searched, so finding every
+        heading of a chapter stays linear in its length."""
+        if not hasattr(self, "_headings"):
+            self._headings = [(i, ln) for i, ln in enumerate(self.lines) if ln.lstrip().startswith("#")]
+        for i, ln in self._headings:
+            if text and text in ln:
+                return self.chapter.first_line + i
+        return self.line(text)
+
     def line(self, *needles: str) -> int | None:
         for needle in needles:
             if not needle:
@@ -404,12 +414,24 @@ def _split(tree, ctx: Context) -> list[Part]:
     return parts
 
 
+_md = None
+
+
+def _markdown():
+    """One Markdown converter per process, reset before each chapter (book.render.render):
+    building one costs about as much as rendering a short chapter."""
+    global _md
+    if _md is None:
+        _md = new_markdown()
+    return _md
+
+
 def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int, book_title: str,
                    lang: str) -> RenderedChapter:
     """Markdown of one chapter → parts, images and findings.  Pure: same input, same output."""
     ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level,
                   book_title=book_title, lang=lang)
-    fragment = render(chapter.text, new_markdown())
+    fragment = render(chapter.text, _markdown())
     tree = lxml.html.fragment_fromstring(fragment or "<p></p>", create_parent="div")
     for _name, run in PASSES:
         run(tree, ctx)
