@@ -86,7 +86,8 @@ def _nest(entries: list[tuple[int, NavEntry]]) -> list[NavEntry]:
 
 
 def build(source_path: str | os.PathLike | None = None, output: str | os.PathLike | None = None, *,
-          strict: bool = False, progress=None, read_aloud: bool = False, speech_cache: bool = True) -> BuildResult:
+          strict: bool = False, progress=None, read_aloud: bool = False, speech_cache: bool = True,
+          allow_remote_images: bool = False) -> BuildResult:
     """Build the EPUB for `source_path` (a Markdown file or a book folder) at `output`.
 
     Raises :class:`book.errors.BookError` for anything in the source a user must fix; in that
@@ -101,7 +102,7 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     # 2. render
     say(f"rendering {len(source.chapters)} chapter(s)")
     from .parallel import render_chapters  # in order, as render_chapter one by one; cache, processes
-    chapters = render_chapters(source)
+    chapters = render_chapters(source, allow_remote=allow_remote_images)
     disclaimer = None
     if meta.disclaimer:
         lines = _key_line(source, "disclaimer")

@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--read-aloud", action="store_true",
                    help="add EPUB 3 Media Overlays: every sentence narrated by offline text-to-speech "
                         "(eSpeak NG, or the engine in read-aloud.command) and highlighted as it is read")
+    b.add_argument("--allow-remote-images", action="store_true",
+                   help="download images given by http(s) address into the book (default: refuse them; "
+                        "EPUB keeps every image inside the file)")
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -131,12 +134,16 @@ def _build(args) -> int:
 
     batch = parallel.expand_sources(args.source or ["content"])
     if batch.is_batch:
+        extra = (["--read-aloud"] if args.read_aloud else []) + (
+            ["--allow-remote-images"] if args.allow_remote_images else [])
         return parallel.build_batch(batch, args.output, jobs=args.jobs, cache=not args.no_cache,
-                                    strict=args.strict, quiet=args.quiet, debug=args.debug)
+                                    strict=args.strict, quiet=args.quiet, debug=args.debug,
+                                    extra_args=tuple(extra))
     progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
     with parallel.options(jobs=args.jobs, cache=False if args.no_cache else "auto"):
         result = build(batch.sources[0], args.output, strict=args.strict, progress=progress,
-                       read_aloud=args.read_aloud, speech_cache=not args.no_cache)
+                       read_aloud=args.read_aloud, speech_cache=not args.no_cache,
+                       allow_remote_images=args.allow_remote_images)
     if not args.quiet:
         for w in result.warnings:
             print(f"book: {w}", file=sys.stderr)

@@ -31,6 +31,47 @@ class ImageInfo:
     height: int | None
 
 
+MAX_DOWNLOAD = 20 * 1024 * 1024
+
+
+def fetch(url: str, folder: Path, *, file: str, line: int | None) -> Path:
+    """Download a remote image once into `folder` (inside the book's folder), for
+    --allow-remote-images.  EPUB 3.3 §3.6 keeps images inside the container, so a remote picture
+    is fetched at build time, checked by its bytes like any other, and packaged."""
+    import hashlib
+    import os
+    import urllib.error
+    import urllib.request
+
+    from . import __version__
+
+    if not url.lower().startswith(("http://", "https://")):
+        raise SourceError(f"image '{url[:80]}' is not an http(s) address", file=file, line=line,
+                          hint="put the picture in the book's folder and link it by a relative path")
+    name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "image"
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in name)[:60] or "image"
+    dest = folder / hashlib.sha256(url.encode()).hexdigest()[:16] / safe
+    if dest.is_file():
+        return dest
+    request = urllib.request.Request(url, headers={"User-Agent": f"book/{__version__}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            data = response.read(MAX_DOWNLOAD + 1)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = f"HTTP {e.code} {e.reason}" if isinstance(e, urllib.error.HTTPError) else (
+            getattr(e, "reason", None) or e)
+        raise SourceError(f"could not download image '{url[:80]}' ({reason})", file=file, line=line,
+                          hint="check the address, or download the picture into the book's folder") from None
+    if len(data) > MAX_DOWNLOAD:
+        raise SourceError(f"image '{url[:80]}' is larger than {MAX_DOWNLOAD // 1048576} MB", file=file, line=line,
+                          hint="download it, make it smaller, and link the file")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, dest)
+    return dest
+
+
 def inspect(path: Path, *, ref: str, file: str, line: int | None) -> ImageInfo:
     if not path.is_file():
         raise SourceError(f"image '{ref}' does not exist", file=file, line=line,

@@ -98,7 +98,7 @@ def worker_count(jobs: int | None) -> int:
 
 
 def render_chapters(source, *, jobs: int | None = None, cache: bool | str | None = None,
-                    cache_dir: str | os.PathLike | None = None) -> list:
+                    cache_dir: str | os.PathLike | None = None, allow_remote: bool = False) -> list:
     """Every chapter of `source` rendered, in order: exactly what
     ``[transform.render_chapter(ch, root=..., index=i + 1, ...) for i, ch in ...]`` gives."""
     global last_stats
@@ -108,7 +108,7 @@ def render_chapters(source, *, jobs: int | None = None, cache: bool | str | None
     cache_dir = opts.cache_dir if cache_dir is None else cache_dir
     meta = source.meta
     settings = {"root": source.root, "split_level": meta.split_level, "book_title": meta.title,
-                "lang": meta.lang}
+                "lang": meta.lang, "allow_remote": allow_remote}
     stats = RenderStats(chapters=len(source.chapters))
 
     if use_cache == "auto":
@@ -315,7 +315,7 @@ def _batch_one(task):
 
 def build_batch(batch: Batch | list[str], output: str | None = None, *, jobs: int | None = None,
                 cache: bool = True, strict: bool = False, quiet: bool = False, debug: bool = False,
-                stdout=None, stderr=None) -> int:
+                stdout=None, stderr=None, extra_args: tuple[str, ...] = ()) -> int:
     """Build every source to its own EPUB, `jobs` at a time (default: one per CPU), each in a
     process of its own.  A failure does not stop the others; every failure is printed at the
     end, as the usual `file:line: …` lines.  Returns 0, or 1 when any source failed.
@@ -342,6 +342,7 @@ def build_batch(batch: Batch | list[str], output: str | None = None, *, jobs: in
         argv += ["-q"] if quiet else []
         argv += ["--no-cache"] if not cache else []
         argv += ["--debug"] if debug else []
+        argv += list(extra_args)  # e.g. --read-aloud, --allow-remote-images
         # A folder of articles keeps one cache for them all, in the folder (as a book folder does).
         folder_cache = None
         parent = str(Path(src).resolve().parent)

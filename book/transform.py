@@ -171,12 +171,17 @@ def _pass_images(tree, ctx: Context) -> None:
             raise SourceError("an image has no file name", file=ctx.chapter.name, line=line,
                               hint="write ![description](images/picture.png)")
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src):
-            raise SourceError(
-                f"image '{src[:80]}' is not a file in the book", file=ctx.chapter.name, line=line,
-                hint="download it into the book's folder and link it by a relative path: "
-                     "EPUB 3.3 §3.6 wants every image inside the publication, so it shows offline")
-        path = resolve_inside(ctx.root, ctx.chapter.path, html.unescape(src), what="image",
-                              file=ctx.chapter.name, line=line)
+            if not ctx.allow_remote:
+                raise SourceError(
+                    f"image '{src[:80]}' is not a file in the book", file=ctx.chapter.name, line=line,
+                    hint="download it into the book's folder and link it by a relative path (EPUB 3.3 "
+                         "§3.6 wants every image inside the publication, so it shows offline), or build "
+                         "with --allow-remote-images to have book download it")
+            path = imagelib.fetch(html.unescape(src), ctx.root / ".cache" / "book" / "remote",
+                                  file=ctx.chapter.name, line=line)
+        else:
+            path = resolve_inside(ctx.root, ctx.chapter.path, html.unescape(src), what="image",
+                                  file=ctx.chapter.name, line=line)
         info = imagelib.inspect(path, ref=src, file=ctx.chapter.name, line=line)
         rel = path.relative_to(ctx.root.resolve()).as_posix()
         ctx.images[rel] = ImageUse(rel, info.media_type, info.width, info.height)
@@ -427,10 +432,11 @@ def _markdown():
 
 
 def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int, book_title: str,
-                   lang: str) -> RenderedChapter:
-    """Markdown of one chapter → parts, images and findings.  Pure: same input, same output."""
+                   lang: str, allow_remote: bool = False) -> RenderedChapter:
+    """Markdown of one chapter → parts, images and findings.  Pure: same input, same output
+    (with `allow_remote`, remote images are downloaded once into the book's .cache/)."""
     ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level,
-                  book_title=book_title, lang=lang)
+                  book_title=book_title, lang=lang, allow_remote=allow_remote)
     fragment = render(chapter.text, _markdown())
     tree = lxml.html.fragment_fromstring(fragment or "<p></p>", create_parent="div")
     for _name, run in PASSES:

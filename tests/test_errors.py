@@ -210,3 +210,44 @@ def test_50_mb_book_folder_builds(tmp_path):
         # all 52 MB of text is there, in documents small enough for e-readers
         assert sum(i.file_size for i in docs) > 50 * 1024 * 1024
         assert all(i.file_size < 300_000 for i in docs)
+
+
+def test_remote_image_downloaded_only_when_allowed(tmp_path, capsys):
+    """--allow-remote-images fetches the picture (here from a server on 127.0.0.1), checks its
+    bytes and packages it; an address that fails is a clear error."""
+    import functools
+    import http.server
+    import threading
+    import zipfile
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "cat.png").write_bytes(png((10, 200, 10)))
+    (served / "fake.png").write_text("<html>not a picture</html>")
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        book = tmp_path / "book"
+        files = {"book/a.md": GOOD_FRONT + f"# H\n\n![A green square.]({base}/cat.png)\n"}
+        code, err, out = run(tmp_path, capsys, files, source="book/a.md")
+        assert code == 1 and "--allow-remote-images" in err
+        code, err, out = run(tmp_path, capsys, files, "--allow-remote-images", source="book/a.md")
+        assert code == 0, err
+        with zipfile.ZipFile(out) as z:
+            assert z.read("EPUB/images/cat.png") == (served / "cat.png").read_bytes()
+            assert b'src="../images/cat.png"' in z.read("EPUB/text/ch001.xhtml")
+        assert list(book.glob(".cache/book/remote/*/cat.png"))
+        files = {"book/a.md": GOOD_FRONT + f"# H\n\n![A cat.]({base}/fake.png)\n"}
+        code, err, out = run(tmp_path, capsys, files, "--allow-remote-images", source="book/a.md", out="b.epub")
+        assert code == 1 and re.search(r"a\.md:7: 'fake\.png' is not an image|is not an image", err), err
+        files = {"book/a.md": GOOD_FRONT + f"# H\n\n![A cat.]({base}/missing.png)\n"}
+        code, err, out = run(tmp_path, capsys, files, "--allow-remote-images", source="book/a.md", out="c.epub")
+        assert code == 1 and re.search(r"a\.md:7: could not download image .*missing\.png.*404", err), err
+    finally:
+        server.shutdown()
