@@ -129,17 +129,37 @@ def test_cache_dir_from_the_environment(tmp_path, monkeypatch):
     assert not (src / ".cache").exists()
 
 
+def build_in_fresh_process(src, out, **opts):
+    """Build in a process of its own.  book forks workers only from a single-threaded process
+    (book.parallel._fork_context), and a test session may hold threads (the end-to-end tests'
+    servers), so the parallel path is exercised where the command line runs it: a fresh process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = (f"import sys; sys.path.insert(0, {str(root)!r})\n"
+              "from pathlib import Path\nfrom book import build, parallel\n"
+              f"with parallel.options(**{opts!r}) as o:\n"
+              f"    build(Path({str(src)!r}), Path({str(out)!r}))\n"
+              "print(o.stats.workers, o.stats.stored, o.stats.hits)\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    workers, stored, hits = map(int, r.stdout.split())
+    return out.read_bytes(), parallel.RenderStats(workers=workers, stored=stored, hits=hits)
+
+
 def test_parallel_build_gives_the_serial_bytes(tmp_path):
     src = make_book(tmp_path / "book", chapters=9)
     serial, stats = build_with(src, tmp_path / "serial.epub", cache=False, jobs=1)
     assert stats.workers == 1
-    par, stats = build_with(src, tmp_path / "parallel.epub", cache=False, jobs=2)
+    par, stats = build_in_fresh_process(src, tmp_path / "parallel.epub", cache=False, jobs=2)
     assert stats.workers == 2, "an explicit --jobs renders in processes"
     assert par == serial
     # In processes and through the cache at once: still the same bytes.
-    cached, stats = build_with(src, tmp_path / "p-cached.epub", cache=True, jobs=2)
+    cached, stats = build_in_fresh_process(src, tmp_path / "p-cached.epub", cache=True, jobs=2)
     assert stats.stored == 9 and cached == serial
-    cached, stats = build_with(src, tmp_path / "p-cached2.epub", cache=True, jobs=2)
+    cached, stats = build_in_fresh_process(src, tmp_path / "p-cached2.epub", cache=True, jobs=2)
     assert stats.hits == 9 and cached == serial
 
 
