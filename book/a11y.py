@@ -53,6 +53,7 @@ _SUMMARY = {
         "decorative": "Decorative images are hidden from assistive technology.",
         "reflow": "The text reflows, and its fonts, sizes and colours can be changed in the reading system.",
         "hazards_none": "It contains nothing that flashes, moves or makes sound.",
+        "hazards_none_audio": "Apart from the narration, it contains nothing that flashes, moves or makes sound.",
         "audio": "Every sentence can be heard in synthetic speech synchronised with the text.",
     },
     "es": {
@@ -63,6 +64,7 @@ _SUMMARY = {
         "decorative": "Las imágenes decorativas están ocultas para las tecnologías de apoyo.",
         "reflow": "El texto se adapta a la pantalla y su tipo de letra, tamaño y colores se pueden cambiar.",
         "hazards_none": "No contiene nada que parpadee, se mueva o emita sonido.",
+        "hazards_none_audio": "Aparte de la narración, no contiene nada que parpadee, se mueva o emita sonido.",
         "audio": "Cada frase se puede escuchar con voz sintética sincronizada con el texto.",
     },
     "fr": {
@@ -73,6 +75,7 @@ _SUMMARY = {
         "decorative": "Les images décoratives sont masquées aux technologies d’assistance.",
         "reflow": "Le texte est recomposable ; police, taille et couleurs peuvent être modifiées.",
         "hazards_none": "Elle ne contient rien qui clignote, bouge ou émet un son.",
+        "hazards_none_audio": "Hormis la narration, elle ne contient rien qui clignote, bouge ou émet un son.",
         "audio": "Chaque phrase peut être écoutée en voix de synthèse synchronisée avec le texte.",
     },
     "de": {
@@ -83,6 +86,7 @@ _SUMMARY = {
         "decorative": "Dekorative Bilder sind für Hilfstechnologien ausgeblendet.",
         "reflow": "Der Text fließt um; Schrift, Größe und Farben lassen sich ändern.",
         "hazards_none": "Sie enthält nichts, was blinkt, sich bewegt oder Töne abgibt.",
+        "hazards_none_audio": "Außer der Erzählstimme enthält sie nichts, was blinkt, sich bewegt oder Töne abgibt.",
         "audio": "Jeder Satz kann als synthetische Sprache synchron zum Text gehört werden.",
     },
     "ar": {
@@ -93,6 +97,7 @@ _SUMMARY = {
         "decorative": "الصور الزخرفية مخفية عن التقنيات المساعدة.",
         "reflow": "يتكيف النص مع الشاشة، ويمكن تغيير خطوطه وأحجامه وألوانه في نظام القراءة.",
         "hazards_none": "لا يحتوي على أي شيء يومض أو يتحرك أو يصدر صوتًا.",
+        "hazards_none_audio": "باستثناء السرد الصوتي، لا يحتوي على أي شيء يومض أو يتحرك أو يصدر صوتًا.",
         "audio": "يمكن الاستماع إلى كل جملة بصوت اصطناعي متزامن مع النص.",
     },
     "ja": {
@@ -103,6 +108,7 @@ _SUMMARY = {
         "decorative": "装飾的な画像は支援技術から隠されています。",
         "reflow": "テキストはリフローし、読書システムでフォント、サイズ、色を変更できます。",
         "hazards_none": "点滅、動き、音を含むものはありません。",
+        "hazards_none_audio": "読み上げ音声のほかに、点滅、動き、音を含むものはありません。",
         "audio": "すべての文を、テキストと同期した合成音声で聞くことができます。",
     },
 }
@@ -155,7 +161,7 @@ def discover(meta: Metadata, content: Content) -> Discovery:
 
 def _summary(meta: Metadata, content: Content, visual: bool, all_described: bool, hazards) -> str:
     s = _SUMMARY.get(meta.primary_language, _SUMMARY["en"])
-    parts = [s["text"] if content.heading_count else s["text_nohead"]]
+    parts = [s["text"] if content.heading_count and content.headings_well_nested else s["text_nohead"]]
     if visual:
         n = content.informative_images
         parts.append(s["images_described"].format(n=n) if all_described else
@@ -166,7 +172,7 @@ def _summary(meta: Metadata, content: Content, visual: bool, all_described: bool
     if content.media_overlays:
         parts.append(s["audio"])
     if tuple(hazards) == ("none",):
-        parts.append(s["hazards_none"])
+        parts.append(s["hazards_none_audio"] if content.media_overlays else s["hazards_none"])
     return ("" if meta.primary_language in _NO_SPACES else " ").join(parts)
 
 

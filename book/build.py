@@ -122,7 +122,8 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     findings += _missing_link_targets(source, chapters)
     errors = [f for f in findings if f.severity == rules.ERROR or strict]
     if errors:
-        raise BuildFailed(problems=[Problem(str(f)) for f in errors])
+        raise BuildFailed(problems=[Problem(str(f) + (" (an error because of --strict)"
+                                                      if f.severity == rules.WARNING else "")) for f in errors])
 
     content = a11y.Content(
         informative_images=sum(c.informative_images for c in chapters) + (disclaimer.informative_images if disclaimer else 0),
@@ -172,6 +173,7 @@ def _narrate(source: Source, items: list[PackageItem], say, speech_cache: bool) 
     """Media Overlays for the title page, the disclaimer and every text document (book.overlays)."""
     from . import overlays
 
+    overlays.require_encoder()
     engine = overlays.engine_from(source.meta.read_aloud)
     folder = None
     if speech_cache:

@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="download images given by http(s) address into the book (default: refuse them; "
                         "EPUB keeps every image inside the file)")
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show a traceback for unexpected errors")
 
     c = sub.add_parser(
         "check", help="check an EPUB with EPUBCheck, DAISY Ace and book's accessibility rules",
@@ -70,22 +71,24 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the whole report as JSON")
     c.add_argument("--no-ace", action="store_true", help="skip DAISY Ace (then the check cannot pass)")
     c.add_argument("--no-epubcheck", action="store_true", help="skip EPUBCheck (then the check cannot pass)")
-    c.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    c.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show a traceback for unexpected errors")
 
     v = sub.add_parser(
         "preview", help="read a book in the browser, in the epub.js reading engine",
         description="Serve an EPUB (or build SOURCE first) with a reader page on 127.0.0.1 and open "
                     "it in the browser: a table of contents, next/previous page buttons and arrow "
-                    "keys. Ctrl-C stops it. Needs epub.js: npm install --prefix .tools/reader "
-                    "epubjs@0.3.93 jszip@3.10.1",
+                    "keys. Ctrl-C stops it. Needs the epub.js engine: in a clone, bash tests/e2e/install.sh "
+                    "--no-calibre; elsewhere, npm install --prefix .tools/reader epubjs@0.3.93 jszip@3.10.1",
         epilog="examples:\n  book preview                        # builds content/, then serves it\n"
                "  book preview dist/my-book.epub --no-open --port 8000",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     v.add_argument("source", nargs="?", default="content",
                    help="an .epub file, or a Markdown file or book folder (default: content)")
-    v.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    v.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: any free port)")
     v.add_argument("--no-open", action="store_true", help="print the URL only; do not open a browser")
-    v.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="show a traceback for unexpected errors")
     return p
 
 
@@ -120,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
                   "run again with --debug for details", file=sys.stderr)
         return 70
     return EXIT_USAGE
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a port number (0 to 65535)")
+    return int(value)
 
 
 def _jobs(value: str) -> int:

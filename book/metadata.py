@@ -55,8 +55,38 @@ HAZARDS = ("none", "unknown", "flashing", "noFlashingHazard", "unknownFlashingHa
            "unknownSoundHazard")
 
 
+# ISO 639-1: the two-letter primary language subtags of BCP 47.  Three-letter subtags (ISO 639-2/3)
+# are accepted as written; 4-8 letter primary subtags are reserved and none is registered, so
+# "English" or "german" is a language's name, not its tag (axe `valid-lang` rejects them too).
+ISO_639_1 = frozenset("""
+aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de
+dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id
+ie ig ii ik in io is it iu iw ja ji jv jw ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li
+ln lo lt lu lv mg mh mi mk ml mn mo mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa
+pi pl ps pt qu rm rn ro ru rw sa sc sd se sg sh si sk sl sm sn so sq sr ss st su sv sw ta te tg th
+ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
+""".split())
+LANGUAGE_NAMES = {"english": "en", "spanish": "es", "español": "es", "french": "fr", "français": "fr",
+                  "german": "de", "deutsch": "de", "arabic": "ar", "japanese": "ja", "chinese": "zh",
+                  "italian": "it", "portuguese": "pt", "russian": "ru", "hebrew": "he", "dutch": "nl",
+                  "korean": "ko", "hindi": "hi", "turkish": "tr", "polish": "pl", "swedish": "sv"}
+
+
 def is_valid_language_tag(tag: str) -> bool:
-    return bool(_BCP47.match(tag or ""))
+    m = _BCP47.match(tag or "")
+    if not m:
+        return False
+    primary = (m.group("language") or "").split("-")[0].lower()
+    if not primary:  # private use (x-…) or grandfathered tags
+        return True
+    return len(primary) == 3 or primary in ISO_639_1
+
+
+def language_hint(tag: str) -> str:
+    guess = LANGUAGE_NAMES.get((tag or "").strip().lower().split("-")[0].split("_")[0])
+    if guess:
+        return f"'{tag}' is the language's name; its tag is {guess}"
+    return "use a tag such as en, en-GB, es, ar, ja or zh-Hant"
 
 
 def text_direction(tag: str) -> str:
@@ -140,7 +170,8 @@ class _Collector:
         self.file, self.lines, self.problems, self.warnings = file, lines, [], []
 
     def error(self, key: str, message: str, hint: str | None = None) -> None:
-        self.problems.append(Problem(message, self.file, self.lines.get(key), hint))
+        # A missing key has no line of its own: point at the start of the front matter.
+        self.problems.append(Problem(message, self.file, self.lines.get(key, self.lines.get("")), hint))
 
     def warn(self, key: str, message: str, hint: str | None = None) -> None:
         self.warnings.append(Problem(message, self.file, self.lines.get(key), hint))
@@ -204,8 +235,7 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
         c.error("lang", "the front matter has no 'lang'",
                 "add the language of the text as a BCP 47 tag, e.g. lang: en-US")
     elif not is_valid_language_tag(lang):
-        c.error("lang", f"'{lang}' is not a BCP 47 language tag",
-                "use a tag such as en, en-GB, es, ar, ja or zh-Hant")
+        c.error("lang", f"'{lang}' is not a BCP 47 language tag", language_hint(lang))
 
     date = _plain(c, raw, "date")
     if date and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):

@@ -102,6 +102,13 @@ def _speakable(el) -> str:
     return re.sub(r"\s+", " ", "".join(parts)).strip()
 
 
+_TERMINAL = re.compile(r"[.!?…؟。！？][\"'”’»)\]」』）]*$")
+
+
+def _is_noteref(el) -> bool:
+    return any(n.get(f"{{{OPS}}}type") == "noteref" or n.get("role") == "doc-noteref" for n in el.iter())
+
+
 def _split_text(text: str) -> list[tuple[str, bool]]:
     """Text → [(piece, ends_sentence)]."""
     out, start = [], 0
@@ -138,16 +145,24 @@ def _wrap_block(block, next_id) -> list:
         nonlocal current
         current = None
 
+    # "weeks.[^1] Walking": the sentence ends after the note reference that follows its full stop.
+    ended_before_note = False
     for kind, value in tokens:
         if kind == "break":
             close()
+            ended_before_note = False
             block.append(value)
         elif kind == "el":
             if current is None:
                 current = etree.SubElement(block, f"{{{XHTML}}}span", id=next_id())
                 spans.append(current)
             current.append(value)
+            if not (ended_before_note and _is_noteref(value)):
+                ended_before_note = False
         else:
+            if ended_before_note and value[:1].isspace():
+                close()
+            ended_before_note = bool(_TERMINAL.search(value))
             for piece, ends in _split_text(value):
                 if current is None:
                     lead = piece[: len(piece) - len(piece.lstrip())]
@@ -300,6 +315,14 @@ def clock(seconds: float) -> str:
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
     return f"{h}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def require_encoder() -> None:
+    try:
+        import lameenc  # noqa: F401
+    except ImportError:
+        raise speech.ToolError("the MP3 encoder for --read-aloud (PyPI lameenc) is not installed",
+                               hint="pip install 'book[read-aloud]' (in a clone: pip install -e '.[read-aloud]')") from None
 
 
 def encode_mp3(pcm: bytes, rate: int) -> bytes:

@@ -109,6 +109,9 @@ def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = Tr
     find_engine()  # before a build: say at once what is missing
     target = Path(target)
     with tempfile.TemporaryDirectory(prefix="book-preview-") as tmp:
+        if target.suffix.lower() == ".epub" and not target.exists():
+            raise PreviewError("no such EPUB file", file=str(target),
+                               hint="build it first (book build), or give the Markdown source")
         if target.is_file() and target.suffix.lower() == ".epub":
             if not _is_epub(target):
                 raise PreviewError(f"'{target}' is not an EPUB file", file=str(target))

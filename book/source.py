@@ -102,8 +102,8 @@ def _yaml_key_lines(text: str, offset: int) -> dict[str, int]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
-        return {}
-    lines = {}
+        return {"": offset or 1}
+    lines = {"": offset or 1}  # "" = where the front matter starts
     if isinstance(node, yaml.MappingNode):
         for key, _value in node.value:
             if isinstance(key, yaml.ScalarNode):

@@ -27,7 +27,7 @@ from lxml import etree
 from . import images as imagelib
 from . import rules
 from .errors import SourceError
-from .metadata import is_valid_language_tag
+from .metadata import is_valid_language_tag, language_hint
 from .render import new_markdown, render
 from .sanitize import repair, sanitize
 from .source import Chapter, resolve_inside
@@ -305,7 +305,7 @@ def _pass_semantics(tree, ctx: Context) -> None:
                 el.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
             else:
                 ctx.finding("lang-invalid", f"'{lang}' on <{el.tag}> is not a BCP 47 language tag",
-                            f"lang={lang}", lang, hint="use a tag such as fr, de-CH or zh-Hans")
+                            f"lang={lang}", lang, hint=language_hint(lang))
                 del el.attrib["lang"]
         if el.tag == "pre":
             # A code block that scrolls sideways must be reachable by keyboard (WCAG 2.1.1,

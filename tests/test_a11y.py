@@ -53,9 +53,21 @@ def test_removing_a_description_fails_the_build(tmp_path):
     assert "a.md:8: error: [img-alt-missing]" in str(err.value)
 
 
-def test_skipped_heading_means_no_structural_navigation_claim(tmp_path):
-    e = _meta(_build(tmp_path, "text\n\n### Deep\n\ntext"))
-    assert "structuralNavigation" not in e.meta("schema:accessibilityFeature")
+def test_structural_navigation_only_with_headings(tmp_path):
+    with_headings = _meta(_build(tmp_path, "text\n\n## Deeper\n\ntext"))
+    assert "structuralNavigation" in with_headings.meta("schema:accessibilityFeature")
+    assert "navigation by headings" in with_headings.meta("schema:accessibilitySummary")[0]
+    src = tmp_path / "flat.md"
+    src.write_text("---\ntitle: Flat\nlang: en\n---\n\nOnly a paragraph.\n", "utf-8")
+    flat = Epub(build(src, tmp_path / "flat.epub").output)
+    assert "structuralNavigation" not in flat.meta("schema:accessibilityFeature")
+    assert "navigation by headings" not in flat.meta("schema:accessibilitySummary")[0]
+
+
+def test_skipped_heading_stops_the_build(tmp_path):
+    """axe's heading-order would fail the book in Ace, so the build refuses it."""
+    with pytest.raises(BuildFailed, match=r"error: \[heading-skip\]"):
+        _build(tmp_path, "text\n\n### Deep\n\ntext")
 
 
 def test_summary_in_the_books_language(tmp_path):

@@ -101,7 +101,7 @@ def test_book_folder_problems(tmp_path, capsys):
                                             "a.md": "# Outside\n"}, source="c")
     assert code == 1 and "outside the book's folder" in err
     code, err, out = run(tmp_path, capsys, {"d/book.yaml": "title: T\nlang: en\n"}, source="d")
-    assert code == 1 and re.search(r"book\.yaml: book\.yaml lists no chapter files", err), err
+    assert code == 1 and re.search(r"book\.yaml:1: book\.yaml lists no chapter files", err), err
 
 
 def test_symlink_pointing_outside_is_refused(tmp_path, capsys):
@@ -251,3 +251,43 @@ def test_remote_image_downloaded_only_when_allowed(tmp_path, capsys):
         assert code == 1 and re.search(r"a\.md:7: could not download image .*missing\.png.*404", err), err
     finally:
         server.shutdown()
+
+
+def test_language_name_instead_of_tag(tmp_path, capsys):
+    code, err, out = run(tmp_path, capsys, {"a.md": "---\ntitle: T\nlang: English\n---\n# H\n\nx\n"})
+    assert code == 1 and "a.md:3: 'English' is not a BCP 47 language tag — 'English' is the language's name; its tag is en" in err
+    code, err, out = run(tmp_path, capsys, {"a.md": "---\ntitle: T\nlang: xx\n---\n# H\n\nx\n"})
+    assert code == 1 and "'xx' is not a BCP 47 language tag" in err
+
+
+def test_missing_key_points_at_the_front_matter(tmp_path, capsys):
+    code, err, _ = run(tmp_path, capsys, {"a.md": "---\ntitle: T\n---\n# H\n"})
+    assert code == 1 and re.search(r"a\.md:1: the front matter has no 'lang'", err), err
+
+
+def test_strict_says_why_a_warning_failed(tmp_path, capsys):
+    code, err, out = run(tmp_path, capsys, {"a.md": GOOD_FRONT + "# H\n\nSee [click here](https://example.org/).\n"},
+                         "--strict")
+    assert code == 1 and "warning: [link-vague]" in err and "(an error because of --strict)" in err
+    assert not out.exists()
+
+
+def test_read_aloud_without_the_encoder(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_lameenc(name, *args, **kwargs):
+        if name == "lameenc":
+            raise ImportError("no lameenc")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_lameenc)
+    code, err, out = run(tmp_path, capsys, {"a.md": GOOD_FRONT + "# H\n\nx\n"}, "--read-aloud")
+    assert code == 4 and "the MP3 encoder for --read-aloud (PyPI lameenc) is not installed" in err
+    assert "pip install" in err and "internal error" not in err and not out.exists()
+
+
+def test_preview_arguments(tmp_path, capsys):
+    assert main(["preview", "--port", "80000", "--no-open"]) == 2
+    assert "is not a port number" in capsys.readouterr().err

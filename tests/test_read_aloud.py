@@ -218,5 +218,5 @@ def test_note_numbers_are_not_read_aloud():
            'lang="en"><head><title>t</title></head><body><p>The clock ticked on.<sup><a epub:type="noteref" '
            'role="doc-noteref" href="#n">1</a></sup> Then it stopped.</p></body></html>').encode()
     texts = [s.text for s in segment("EPUB/text/ch001.xhtml", doc, 1, "en").sentences]
-    assert texts == ["The clock ticked on.", "Then it stopped."] or texts == ["The clock ticked on. Then it stopped."]
-    assert not any("1" in t for t in texts)
+    # the sentence ends after the note reference that follows its full stop, and the number is not said
+    assert texts == ["The clock ticked on.", "Then it stopped."]
