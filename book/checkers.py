@@ -200,6 +200,17 @@ def _run(
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
+def _read_report(path: Path, proc, tool: str, missing: str):
+    """The JSON report a checker wrote; a missing or broken one means the tool failed to run."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ToolFailed(
+            f"{tool} exited with status {proc.returncode} and wrote {missing} "
+            f"({exc}).\n{_tail(proc.stderr + proc.stdout)}"
+        ) from exc
+
+
 def _tail(text: str, lines: int = 25) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -310,13 +321,7 @@ def run_epubcheck(epub_path: str | os.PathLike[str], *, timeout: float = EPUBCHE
         # 1 when there are errors -- both are normal results here.
         cmd = [*cmd_prefix, str(epub), "--json", str(out)]
         proc = _run(cmd, timeout=timeout, what="EPUBCheck")
-        try:
-            data = json.loads(out.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ToolFailed(
-                f"EPUBCheck exited with status {proc.returncode} and wrote no JSON report "
-                f"({exc}).\n{_tail(proc.stderr + proc.stdout)}"
-            ) from exc
+        data = _read_report(out, proc, "EPUBCheck", "no JSON report")
     return _parse_epubcheck(data)
 
 
@@ -573,13 +578,7 @@ def run_ace(
         # Ace exits 0 whether or not it finds violations, 2 for "violations
         # found" only when asked (-E or its config), and 1 when it could not
         # check the book (browser would not start, unreadable EPUB...).
-        try:
-            data = json.loads(report.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ToolFailed(
-                f"DAISY Ace exited with status {proc.returncode} and wrote no report.json "
-                f"({exc}).\n{_tail(proc.stdout + proc.stderr)}"
-            ) from exc
+        data = _read_report(report, proc, "DAISY Ace", "no report.json")
         if proc.returncode not in (0, 2):
             raise ToolFailed(
                 f"DAISY Ace exited with status {proc.returncode}.\n{_tail(proc.stdout + proc.stderr)}"

@@ -57,8 +57,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="download images given by http(s) address into the book (default: refuse them; "
                         "EPUB keeps every image inside the file)")
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                   help="show a traceback for unexpected errors")
+    _debug_option(b)
 
     c = sub.add_parser(
         "check", help="check an EPUB with EPUBCheck, DAISY Ace and book's accessibility rules",
@@ -71,8 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the whole report as JSON")
     c.add_argument("--no-ace", action="store_true", help="skip DAISY Ace (then the check cannot pass)")
     c.add_argument("--no-epubcheck", action="store_true", help="skip EPUBCheck (then the check cannot pass)")
-    c.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                   help="show a traceback for unexpected errors")
+    _debug_option(c)
 
     v = sub.add_parser(
         "preview", help="read a book in the browser, in the epub.js reading engine",
@@ -87,8 +85,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="an .epub file, or a Markdown file or book folder (default: content)")
     v.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: any free port)")
     v.add_argument("--no-open", action="store_true", help="print the URL only; do not open a browser")
-    v.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                   help="show a traceback for unexpected errors")
+    _debug_option(v)
     return p
 
 
@@ -123,6 +120,13 @@ def main(argv: list[str] | None = None) -> int:
                   "run again with --debug for details", file=sys.stderr)
         return 70
     return EXIT_USAGE
+
+
+def _debug_option(parser) -> None:
+    # SUPPRESS: `book --debug build` and `book build --debug` both work; the subcommand's
+    # default must not overwrite the top-level flag.
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show a traceback for unexpected errors")
 
 
 def _port(value: str) -> int:
