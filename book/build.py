@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import a11y, cover, images, rules, transform
 from .errors import BuildFailed, OutputError, Problem
-from .l10n import label_lang, labels
+from .l10n import label_lang, labels, lang_attrs
 from .package import NavEntry, PackageItem, esc, ncx_document, nav_document, write_epub, xhtml
 from .source import Chapter, Source, load, resolve_inside
 from .styles import stylesheet
@@ -279,17 +279,18 @@ def _write_atomic(out: Path, write, verify=None) -> None:
     except OSError as e:
         raise OutputError(f"cannot write to '{parent}' ({e.strerror})", file=str(out),
                           hint="choose another -o path or fix the folder's permissions") from None
+    def fill(f, writer):
+        writer(f)
+        f.flush()
+        os.fsync(f.fileno())
+
     try:
         with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            fill(f, write)
         rewrite = verify(Path(tmp)) if verify else None
         if rewrite is not None:
             with open(tmp, "wb") as f:
-                rewrite(f)
-                f.flush()
-                os.fsync(f.fileno())
+                fill(f, rewrite)
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException as e:
@@ -311,7 +312,7 @@ def _assemble(source: Source, chapters, disclaimer):
     items: list[PackageItem] = []
     guide, landmarks, flat = [], [], []
 
-    def doc(name, title, body, body_type, lang=meta.lang):
+    def doc(title, body, body_type, lang=meta.lang):
         return xhtml(title, body, lang=lang, direction=meta.direction, css=css_rel, body_type=body_type)
 
     # Images: one file per source image, a safe unique name each.
@@ -346,7 +347,7 @@ def _assemble(source: Source, chapters, disclaimer):
     dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
     cover_body = (f'<section epub:type="cover" class="cover">\n<img role="doc-cover" src="../{cover_file}" '
                   f'alt="{esc(cover_alt)}"{dims}/>\n</section>')
-    items.append(PackageItem("text/cover.xhtml", doc("cover", lab["cover"], cover_body, "cover", llang),
+    items.append(PackageItem("text/cover.xhtml", doc(lab["cover"], cover_body, "cover", meta.lang if meta.cover_alt else llang),
                              "application/xhtml+xml", lab["cover"], in_spine=True, uid="cover"))
     guide.append(("cover", "text/cover.xhtml", lab["cover"]))
 
@@ -364,7 +365,7 @@ def _assemble(source: Source, chapters, disclaimer):
     if meta.rights:
         tp.append(f'<p class="rights">{esc(meta.rights)}</p>')
     tp.append("</section>")
-    items.append(PackageItem("text/titlepage.xhtml", doc("titlepage", meta.title, "\n".join(tp), "frontmatter"),
+    items.append(PackageItem("text/titlepage.xhtml", doc(meta.title, "\n".join(tp), "frontmatter"),
                              "application/xhtml+xml", meta.title, in_spine=True, uid="titlepage"))
     guide.append(("title-page", "text/titlepage.xhtml", lab["titlepage"]))
     landmarks.append(("titlepage", "text/titlepage.xhtml", lab["titlepage"]))
@@ -409,10 +410,10 @@ def _assemble(source: Source, chapters, disclaimer):
         body = "\n".join(p.body for p in disclaimer.parts)
         body = transform.resolve_placeholders(body, lambda i: "#" + i, image_href)
         html_ = (f'<section epub:type="notice" role="doc-notice" class="disclaimer" aria-labelledby="disclaimer-title">\n'
-                 f'<h1 id="disclaimer-title">{esc(lab["disclaimer"])}</h1>\n{body}\n</section>')
-        items.append(PackageItem("text/disclaimer.xhtml", doc("disclaimer", lab["disclaimer"], html_, "frontmatter"),
+                 f'<h1 id="disclaimer-title"{lang_attrs(meta.lang)}>{esc(lab["disclaimer"])}</h1>\n{body}\n</section>')
+        items.append(PackageItem("text/disclaimer.xhtml", doc(lab["disclaimer"], html_, "frontmatter"),
                                  "application/xhtml+xml", lab["disclaimer"], in_spine=True, uid="disclaimer"))
-        flat.append((1, NavEntry(lab["disclaimer"], "text/disclaimer.xhtml")))
+        flat.append((1, NavEntry(lab["disclaimer"], "text/disclaimer.xhtml", label=True)))
         landmarks.append(("notice", "text/disclaimer.xhtml", lab["disclaimer"]))
         guide.append(("preface", "text/disclaimer.xhtml", lab["disclaimer"]))
 
@@ -432,7 +433,7 @@ def _assemble(source: Source, chapters, disclaimer):
                 open_ = f'<section aria-labelledby="{esc(lead.id)}">'
             else:
                 open_ = f'<section aria-label="{esc(part.title)}">'
-            items.append(PackageItem(fname, doc(fname, part.title, f"{open_}\n{body}\n</section>", "bodymatter"),
+            items.append(PackageItem(fname, doc(part.title, f"{open_}\n{body}\n</section>", "bodymatter"),
                                      "application/xhtml+xml", part.title, in_spine=True, uid=fname[5:-6]))
             if not lead and not part.continued:
                 # Text before the first heading (or a book with no headings) still gets an entry:

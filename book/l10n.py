@@ -37,3 +37,10 @@ def labels(primary_language: str) -> dict[str, str]:
 def label_lang(lang: str) -> str:
     """The language the labels are really in: the book's own, or English as a fallback."""
     return lang if lang.split("-")[0].lower() in LABELS else "en"
+
+
+def lang_attrs(book_lang: str) -> str:
+    """` lang="en" xml:lang="en"` for a label when the labels fall back to English in a book of
+    another language (WCAG 3.1.2, language of parts); empty when they are in the book's language."""
+    lang = label_lang(book_lang)
+    return "" if lang == book_lang else f' lang="{lang}" xml:lang="{lang}"'

@@ -26,7 +26,7 @@ from lxml import etree
 
 from . import __version__
 from .a11y import Discovery, summary_language
-from .l10n import label_lang, labels
+from .l10n import labels, lang_attrs
 from .metadata import Metadata
 from .overlays import clock
 
@@ -59,6 +59,7 @@ class NavEntry:
     title: str
     href: str
     children: list[NavEntry] = field(default_factory=list)
+    label: bool = False  # a label book writes (e.g. "Disclaimer"), not a heading of the book
 
 
 class _Document(epub.EpubHtml):
@@ -145,17 +146,20 @@ def nav_document(meta: Metadata, toc: list[NavEntry], landmarks: list[tuple[str,
         items = []
         for e in entries:
             child = ol(e.children, depth + 1) if e.children else ""
-            items.append(f'<li><a href="{esc(e.href)}">{esc(e.title)}</a>{child}</li>')
+            lang = lang_attrs(meta.lang) if e.label else ""
+            items.append(f'<li><a href="{esc(e.href)}"{lang}>{esc(e.title)}</a>{child}</li>')
         return "<ol>" + "".join(items) + "</ol>"
 
-    land = "".join(f'<li><a epub:type="{t}" href="{esc(h)}">{esc(label)}</a></li>' for t, h, label in landmarks)
+    land = "".join(f'<li><a epub:type="{t}" href="{esc(h)}"{lang_attrs(meta.lang)}>{esc(label)}</a></li>'
+                   for t, h, label in landmarks)
     body = (
         f'<nav epub:type="toc" role="doc-toc" id="toc" aria-labelledby="toc-title">\n'
-        f'<h1 id="toc-title">{esc(lab["contents"])}</h1>\n{ol(toc)}\n</nav>\n'
+        f'<h1 id="toc-title"{lang_attrs(meta.lang)}>{esc(lab["contents"])}</h1>\n{ol(toc)}\n</nav>\n'
         f'<nav epub:type="landmarks" id="landmarks" aria-labelledby="landmarks-title" hidden="hidden">\n'
-        f'<h2 id="landmarks-title">{esc(lab["landmarks"])}</h2>\n<ol>{land}</ol>\n</nav>'
+        f'<h2 id="landmarks-title"{lang_attrs(meta.lang)}>{esc(lab["landmarks"])}</h2>\n<ol>{land}</ol>\n</nav>'
     )
-    return xhtml(lab["contents"], body, lang=label_lang(meta.lang), direction=meta.direction, css=css,
+    # The entries are the book's headings, in the book's language; only the labels may fall back.
+    return xhtml(lab["contents"], body, lang=meta.lang, direction=meta.direction, css=css,
                  body_type="frontmatter")
 
 
