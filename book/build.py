@@ -7,11 +7,13 @@ The steps, in order:
                    book.transform); chapter results are pure data, so they can run in parallel
 3. **rules**     — book-wide accessibility rules; errors (or warnings with --strict) stop here
                    (book.rules)
-4. **discover**  — accessibility metadata computed from what was rendered (book.a11y)
-5. **package**   — title page, disclaimer, nav, NCX, cover, stylesheet, images → EPUB
-                   (book.package), written to a temporary file and renamed into place only
-                   when complete, so a failed build never leaves a broken EPUB or destroys the
-                   previous one.
+4. **assemble**  — cover, title page, disclaimer, nav, NCX, text documents, stylesheet, images
+                   (book.package); with --read-aloud, Media Overlays (book.overlays)
+5. **discover**  — accessibility metadata computed from what was assembled (book.a11y), so
+                   `auditory` is claimed only when the overlays are really there
+6. **write**     — the EPUB (book.package) to a temporary file renamed into place only when
+                   complete, so a failed build never leaves a broken EPUB or destroys the
+                   previous one; a conformance claim is verified with EPUBCheck and Ace first.
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     blockers = [str(f) for f in findings if f.severity == rules.WARNING and f.rule.startswith(("img-", "heading-", "link-", "table-"))]
     conformance = _conformance(meta, blockers)
 
-    # 5. package
+    # 4. assemble
     say("packaging")
     items, guide, toc, landmarks, cover_id = _assemble(source, chapters, disclaimer)
     lab = labels(meta.primary_language)
@@ -149,9 +151,10 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     if read_aloud:
         media = _narrate(source, items, say, speech_cache)
         content = dataclasses.replace(content, media_overlays=True)
-    # 4. discover: after narration, so `auditory` is claimed only when the overlays are there
+    # 5. discover: after narration, so `auditory` is claimed only when the overlays are there
     discovery = a11y.discover(meta, content)
 
+    # 6. write
     def writer(claim):
         return lambda f: write_epub(f, meta, items, nav=nav, ncx=ncx, discovery=discovery,
                                     conformance=claim, cover_id=cover_id, guide=guide, media=media)
