@@ -46,7 +46,7 @@ UNWRAP = frozenset("center font big strike tt acronym marquee blink dir isindex 
 
 # `role` and `epub:type` are not taken from raw HTML: book sets them itself, always as matching
 # pairs (EPUB 3.3 §D, DPUB-ARIA), and a stray role is invalid on most elements.
-GLOBAL_ATTRS = frozenset("id class title lang dir hidden translate tabindex".split())
+GLOBAL_ATTRS = frozenset("id class title lang dir hidden translate tabindex style".split())
 # Attributes whose value HTML restricts to a few keywords.
 ENUMERATED = {"dir": {"ltr", "rtl", "auto"}, "translate": {"yes", "no"}, "tabindex": {"0", "-1"},
               "aria-hidden": {"true", "false"}, "scope": {"row", "col", "rowgroup", "colgroup"},
@@ -73,6 +73,7 @@ _SAFE_URL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|[^:]*(?:[/?#]|$))")
 _SAFE_SCHEMES = ("http", "https", "mailto", "tel")
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*$")
 _DATA_NAME = re.compile(r"^data-[a-z0-9_.-]+$")
+_ALIGN = re.compile(r"^\s*text-align:\s*(left|right|center)\s*;?\s*$")
 
 
 def is_safe_url(url: str) -> bool:
@@ -123,6 +124,11 @@ def sanitize(root, report) -> None:
                 del el.attrib[name]
             elif ENUMERATED.get(low) and value.strip().lower() not in ENUMERATED[low]:
                 del el.attrib[name]
+            elif low == "style":
+                # Only the column alignment Python-Markdown writes on table cells (`|---:|`) is
+                # kept; any other inline style could fight the reader's settings.
+                if el.tag not in ("th", "td") or not _ALIGN.match(value):
+                    del el.attrib[name]
             elif low == "id" and (not value.strip() or re.search(r"\s", value)):
                 del el.attrib[name]
             elif low in ("colspan", "rowspan", "span", "start", "value", "width", "height") and not value.strip().isdigit():

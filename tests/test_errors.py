@@ -291,3 +291,15 @@ def test_read_aloud_without_the_encoder(tmp_path, capsys, monkeypatch):
 def test_preview_arguments(tmp_path, capsys):
     assert main(["preview", "--port", "80000", "--no-open"]) == 2
     assert "is not a port number" in capsys.readouterr().err
+
+
+def test_inline_styles_removed_but_column_alignment_kept(tmp_path, capsys):
+    body = "# H\n\n<p style=\"color: red; position: fixed\">Styled</p>\n\n| A | B |\n|---|--:|\n| 1 | 2 |\n"
+    code, err, out = run(tmp_path, capsys, {"a.md": GOOD_FRONT + body})
+    assert code == 0, err
+    import zipfile
+
+    with zipfile.ZipFile(out) as z:
+        html = z.read("EPUB/text/ch001.xhtml").decode()
+    assert "<p>Styled</p>" in html and "color" not in html
+    assert '<td style="text-align: right;">2</td>' in html
