@@ -28,9 +28,6 @@ class Content:
     decorative_images: int = 0
     headings_well_nested: bool = True
     heading_count: int = 0
-    has_tables: bool = False
-    has_math: bool = False
-    has_audio: bool = False
     media_overlays: bool = False
 
 
@@ -134,22 +131,17 @@ def discover(meta: Metadata, content: Content) -> Discovery:
         features.append("structuralNavigation")
     if visual and all_described:
         features.append("alternativeText")
-    if content.has_math:
-        features.append("MathML")
     if content.media_overlays:
         features.append("synchronizedAudioText")
     for f in a.features:
         if f not in features:
             features.append(f)
 
-    if a.hazards:
-        hazards = a.hazards
-    elif content.has_audio:
-        # Audio we did not make ourselves could be loud or sudden: say we do not know.
-        hazards = ("unknown",)
-    else:
-        # A reflowable book of text and still images cannot flash, simulate motion or play sound.
-        hazards = ("none",)
+    # A reflowable book of text, still images and (with --read-aloud) narration at speaking volume
+    # cannot flash, simulate motion or play a startling sound: book makes nothing else (inline SVG,
+    # MathML, audio and video in the source are removed), so `none` is true unless the author says
+    # otherwise.
+    hazards = a.hazards or ("none",)
 
     if a.access_modes:
         modes = list(a.access_modes)

@@ -133,7 +133,6 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
         decorative_images=sum(c.decorative_images for c in chapters) + (disclaimer.decorative_images if disclaimer else 0),
         headings_well_nested=not any(f.rule == "heading-skip" for f in findings),
         heading_count=len(ordered),
-        has_tables=any(c.has_tables for c in chapters),
     )
     blockers = [str(f) for f in findings if f.severity == rules.WARNING and f.rule.startswith(("img-", "heading-", "link-", "table-"))]
     conformance = _conformance(meta, blockers)
@@ -355,7 +354,7 @@ def _assemble(source: Source, chapters, disclaimer):
     guide.append(("cover", "text/cover.xhtml", lab["cover"]))
 
     # Title page.
-    tp = [f'<section epub:type="titlepage" class="titlepage" aria-labelledby="book-title">',
+    tp = ['<section epub:type="titlepage" class="titlepage" aria-labelledby="book-title">',
           f'<h1 id="book-title" class="title">{esc(meta.title)}</h1>']
     if meta.subtitle:
         tp.append(f'<p class="subtitle">{esc(meta.subtitle)}</p>')

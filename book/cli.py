@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import __version__
-from .errors import EXIT_INPUT, EXIT_OK, EXIT_OUTPUT, EXIT_USAGE, BookError
+from .errors import EXIT_OK, EXIT_USAGE, BookError
 
 EPILOG = """\
 exit status:

@@ -83,7 +83,6 @@ class RenderedChapter:
     informative_images: int = 0
     described_images: int = 0
     decorative_images: int = 0
-    has_tables: bool = False
 
 
 class Locator:
@@ -126,8 +125,7 @@ class Context:
     locator: Locator = None  # type: ignore[assignment]
     findings: list = field(default_factory=list)
     images: dict = field(default_factory=dict)
-    stats: dict = field(default_factory=lambda: {"informative": 0, "described": 0, "decorative": 0,
-                                                 "tables": False})
+    stats: dict = field(default_factory=lambda: {"informative": 0, "described": 0, "decorative": 0})
 
     def __post_init__(self):
         self.locator = Locator(self.chapter)
@@ -313,8 +311,6 @@ def _pass_semantics(tree, ctx: Context) -> None:
             el.set("tabindex", "0")
             el.set("role", "region")
             el.set("aria-label", "Code")
-        elif el.tag == "table":
-            ctx.stats["tables"] = True
 
 
 PASSES = [
@@ -445,7 +441,7 @@ def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int
     return RenderedChapter(
         parts=parts, images=list(ctx.images.values()), findings=ctx.findings,
         informative_images=ctx.stats["informative"], described_images=ctx.stats["described"],
-        decorative_images=ctx.stats["decorative"], has_tables=ctx.stats["tables"],
+        decorative_images=ctx.stats["decorative"],
     )
 
 

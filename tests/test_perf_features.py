@@ -41,7 +41,7 @@ def make_book(folder, chapters=5):
             body += ["![A red rectangle on white.](images/red.png \"Red\")", ""]
         if i == 4:
             body += ["![A blue rectangle on white.](images/blue.png)", ""]
-        body += [f"See [chapter one](#chapter-1) again.", "", f"[^n{i}]: The note of chapter {i}.", ""]
+        body += ["See [chapter one](#chapter-1) again.", "", f"[^n{i}]: The note of chapter {i}.", ""]
         name = f"ch{i}.md"
         (folder / name).write_text("\n".join(body), "utf-8")
         names.append(name)

@@ -12,7 +12,7 @@ from book.errors import BuildFailed
 from book.rules import CATALOGUE, ERROR
 
 
-def _book(tmp_path, body: str, front: str = "") -> "Path":  # noqa: F821
+def _book(tmp_path, body: str, front: str = ""):
     src = tmp_path / "article.md"
     src.write_text(f"---\ntitle: Rules\nlang: en\n{front}---\n\n{body}\n", "utf-8")
     Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "pic.png")
