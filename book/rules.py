@@ -44,6 +44,7 @@ CATALOGUE: dict[str, Rule] = {r.id: r for r in [
     Rule("table-no-header", WARNING, "1.3.1", "A table has no header cells."),
     Rule("lang-invalid", ERROR, "3.1.2", "A part's language tag is not BCP 47."),
     Rule("id-duplicate", ERROR, "4.1.2", "Two elements in one chapter share an id."),
+    Rule("footnote-unused", WARNING, "-", "A footnote is never referred to, so it is left out."),
     Rule("html-removed", WARNING, "-", "Unsafe or unsupported HTML was removed from the source."),
 ]}
 

@@ -232,11 +232,20 @@ def _pass_footnotes(tree, ctx: Context) -> None:
     for block in tree.xpath('//div[contains(concat(" ", @class, " "), " footnote ")]'):
         parent = block.getparent()
         pos = parent.index(block)
-        for number, li in enumerate(block.xpath("./ol/li"), 1):
-            aside = _element("aside", {"id": li.get("id"), EPUB_TYPE: "footnote",
-                                       "role": "doc-footnote", "class": "footnote"})
+        number = 0
+        for li in block.xpath("./ol/li"):
             backs = [a for a in li.iter("a") if "footnote-backref" in a.get("class", "")]
             target = backs[0].get("href") if backs else None
+            if target and not tree.xpath("//*[@id=$i]", i=target[1:]):
+                # Python-Markdown keeps a note that nothing refers to, with a back link to
+                # nowhere; a reader could never reach it, so it is left out.
+                label = li.get("id", "").rsplit("fn-", 1)[-1]
+                ctx.finding("footnote-unused", f"footnote [^{label}] is never referred to and was left out",
+                            f"[^{label}]:", hint=f"refer to it with [^{label}] in the text, or delete it")
+                continue
+            number += 1
+            aside = _element("aside", {"id": li.get("id"), EPUB_TYPE: "footnote",
+                                       "role": "doc-footnote", "class": "footnote"})
             for a in backs:
                 a.drop_tree()
             for child in list(li):
@@ -251,7 +260,9 @@ def _pass_footnotes(tree, ctx: Context) -> None:
                 aside.insert(0, first)
             back = _element("a", {"href": target or "#", "role": "doc-backlink",
                                   "class": "footnote-number"})
-            back.text = f"{number}."
+            # The number the reader saw at the reference (Python-Markdown counts definitions).
+            refs = tree.xpath("//a[@href=$h]", h="#" + li.get("id", ""))
+            back.text = f"{(refs[0].text_content().strip() if refs else '') or number}."
             back.tail = " " + (first.text or "")
             first.text = None
             first.insert(0, back)

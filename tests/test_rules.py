@@ -48,6 +48,7 @@ CASES = {
                         "| A | B |\n|---|---|\n| a | b |"),
     "lang-invalid": ("Bonjour.\n{lang=fr_FR!}", "Bonjour.\n{lang=fr-FR}"),
     "id-duplicate": ("# One {#same}\n\ntext\n\n## Two {#same}\n\ntext", "# One {#a}\n\ntext\n\n## Two {#b}\n\ntext"),
+    "footnote-unused": ("Text.\n\n[^1]: A note nobody cites.", "Text.[^1]\n\n[^1]: A cited note."),
     "html-removed": ("Text <script>alert(1)</script> more.", "Text <em>with emphasis</em> more."),
 }
 
