@@ -107,7 +107,8 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     chapters = render_chapters(source, allow_remote=allow_remote_images)
     disclaimer = None
     if meta.disclaimer:
-        lines = _key_line(source, "disclaimer")
+        # The disclaimer's Markdown starts on the line after its key (`disclaimer: |`).
+        lines = source.key_lines.get("disclaimer", 0) + 1
         pseudo = Chapter(Path(source.root / "book.yaml"), source.meta_file, meta.disclaimer, lines)
         disclaimer = transform.render_chapter(pseudo, root=source.root, index=0, split_level=0,
                                               book_title=meta.title, lang=meta.lang)
@@ -231,19 +232,6 @@ def _missing_link_targets(source: Source, chapters) -> list[rules.Finding]:
     return out
 
 
-def _key_line(source: Source, key: str) -> int:
-    """Line of a front-matter key (for messages about the disclaimer's text)."""
-    try:
-        text = Path(source.root / "book.yaml").read_text("utf-8") if source.meta_file.endswith("book.yaml") \
-            else source.chapters[0].path.read_text("utf-8")
-    except OSError:
-        return 1
-    for i, line in enumerate(text.split("\n"), 1):
-        if line.startswith(key + ":"):
-            return i + 1
-    return 1
-
-
 def _conformance(meta, blockers) -> dict[str, str] | None:
     """`dcterms:conformsTo` is written only when the author names who certifies it and every
     automated check passed (EPUB Accessibility 1.1 §3: a claim needs `a11y:certifiedBy`)."""
@@ -334,7 +322,7 @@ def _assemble(source: Source, chapters, disclaimer):
         path = resolve_inside(source.root, source.root / "book.yaml", meta.cover_image, what="cover image",
                               file=source.meta_file)
         info = images.inspect(path, ref=meta.cover_image, file=source.meta_file,
-                              line=_key_line(source, "cover-image") - 1)
+                              line=source.key_lines.get("cover-image"))
         cover_data, cover_type, name = images.for_ereaders(path.read_bytes(), info.media_type, path.name)
         ext = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/svg+xml": "svg"}[cover_type]
         cover_alt = meta.cover_alt
@@ -382,23 +370,22 @@ def _assemble(source: Source, chapters, disclaimer):
             names.append(f"text/ch{n:03d}.xhtml")
         part_files.append(names)
 
-    def resolver(ch, files, here):
-        by_id = {}
-        for part, fname in zip(ch.parts, files):
+    def id_files(pairs):
+        """id → the file of its first occurrence in reading order."""
+        found: dict[str, str] = {}
+        for part, fname in pairs:
             for i in part.ids:
-                by_id.setdefault(i, fname)
+                found.setdefault(i, fname)
+        return found
+
+    # A link goes to its own chapter file's id first, else to the first one in the book.
+    book_ids = id_files((p, f) for ch, files in zip(chapters, part_files) for p, f in zip(ch.parts, files))
+
+    def resolver(ch, files, here):
+        by_id = id_files(zip(ch.parts, files))
 
         def link(ident):
-            target = by_id.get(ident)
-            if target is None:
-                # A link to an id in another chapter file, or to nothing: look everywhere.
-                for other, ofiles in zip(chapters, part_files):
-                    for part, fname in zip(other.parts, ofiles):
-                        if ident in part.ids:
-                            target = fname
-                            break
-                    if target:
-                        break
+            target = by_id.get(ident) or book_ids.get(ident)
             if target is None:
                 return "#" + ident
             return ("" if target == here else target.removeprefix("text/")) + "#" + ident

@@ -16,14 +16,12 @@ import re
 import markdown
 from markdown.postprocessors import Postprocessor
 
+from .metadata import xml_safe
 from .sanitize import HTML_ELEMENTS
 
 EXTENSIONS = ["tables", "footnotes", "def_list", "fenced_code", "attr_list", "abbr", "toc", "sane_lists"]
 
 _TAG = re.compile(r"^\s*<\s*/?\s*([A-Za-z][A-Za-z0-9:_-]*)")
-# Characters XML 1.0 forbids in a document (§2.2): they cannot reach an XHTML file.
-# U+E000 is kept for book.transform's placeholders.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ue000]")
 
 
 class _EscapeUnknownTags(Postprocessor):
@@ -64,7 +62,9 @@ def new_markdown() -> markdown.Markdown:
 
 
 def clean_text(text: str) -> str:
-    return _XML_ILLEGAL.sub("", text)
+    """Characters XML 1.0 forbids (§2.2), and U+E000 kept for book.transform's placeholders,
+    never reach an XHTML file: the same cleaning as every metadata value gets."""
+    return xml_safe(text)
 
 
 def render(text: str, md: markdown.Markdown | None = None) -> str:

@@ -8,7 +8,7 @@ from outside its own folder into a book (`../` escapes, absolute paths, symbolic
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -36,6 +36,7 @@ class Source:
     meta: Metadata
     chapters: tuple[Chapter, ...]
     warnings: tuple[Problem, ...] = ()
+    key_lines: dict = field(default_factory=dict)  # front-matter key → its line in meta_file
 
 
 def display(path: Path) -> str:
@@ -172,7 +173,7 @@ def _load_file(p: Path) -> Source:
                           hint="write the article in Markdown below the closing ---")
     root = p.parent.resolve()
     chapter = Chapter(p.resolve(), name, body, first)
-    return Source(root, name, meta, (chapter,), tuple(warnings))
+    return Source(root, name, meta, (chapter,), tuple(warnings), lines)
 
 
 def _load_folder(p: Path) -> Source:
@@ -206,4 +207,4 @@ def _load_folder(p: Path) -> Source:
     if not any(c.text.strip() for c in chapters):
         raise SourceError("every chapter file is empty", file=name,
                           hint="write the book's text in the chapter files")
-    return Source(root, name, meta, tuple(chapters), tuple(warnings))
+    return Source(root, name, meta, tuple(chapters), tuple(warnings), lines)
