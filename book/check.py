@@ -19,7 +19,9 @@ from lxml import etree
 from . import checkers, rules
 from .errors import SourceError, ToolError
 from .metadata import is_valid_language_tag
+from .source import Chapter
 from .statement import Field, package_metadata, statement
+from .transform import Locator
 
 OPF = "http://www.idpf.org/2007/opf"
 
@@ -70,18 +72,12 @@ class _DocContext:
 
     def __init__(self, name: str, text: str):
         self.findings: list[rules.Finding] = []
-        self.chapter = type("Doc", (), {"name": name})()
-        self._lines = text.split("\n")
-
-    def line(self, needle: str) -> int | None:
-        for i, line in enumerate(self._lines, 1):
-            if needle and needle in line:
-                return i
-        return None
+        # The document is located like a chapter of a source: the same line search.
+        self.chapter = Chapter(Path(name), name, text, 1)
+        self.line = Locator(self.chapter).line
 
     def finding(self, rule_id, message, *needles, hint=None, severity=None):
-        line = next((ln for n in needles if (ln := self.line(n))), None)
-        self.findings.append(rules.finding(rule_id, message, self.chapter.name, line, hint, severity))
+        self.findings.append(rules.finding(rule_id, message, self.chapter.name, self.line(*needles), hint, severity))
 
 
 def _spine(z: zipfile.ZipFile) -> tuple[str, bytes, list[str]]:
