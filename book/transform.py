@@ -219,16 +219,34 @@ def _pass_footnotes(tree, ctx: Context) -> None:
     pop-up; note references get `noteref`/`doc-noteref`.  Ids get the chapter number, so notes of
     two chapter files never share an id once split into parts."""
     prefix = f"c{ctx.index}-"
+    first_with_id: dict[str, object] = {}
     for el in tree.iter():
-        if isinstance(el.tag, str) and el.get("id", "").startswith(("fn-", "fnref")):
-            el.set("id", prefix + el.get("id"))
+        if isinstance(el.tag, str) and (ident := el.get("id")):
+            if ident.startswith(("fn-", "fnref")):
+                ident = prefix + ident
+                el.set("id", ident)
+            first_with_id.setdefault(ident, el)
+    first_with_href: dict[str, object] = {}
     for a in tree.iter("a"):
         href = a.get("href", "")
         if href.startswith(("#fn-", "#fnref")):
-            a.set("href", "#" + prefix + href[1:])
+            href = "#" + prefix + href[1:]
+            a.set("href", href)
+        first_with_href.setdefault(href, a)
         if "footnote-ref" in a.get("class", ""):
             a.set(EPUB_TYPE, "noteref")
             a.set("role", "doc-noteref")
+
+    def find(index, query, value):
+        """The first element in document order with this id (or href): from the map made above
+        (one pass, instead of a search of the whole chapter per note), or by searching when that
+        element has since left the tree."""
+        el = index.get(value)
+        if el is not None and _in_tree(el, tree):
+            return el
+        found = tree.xpath(query, v=value)
+        return found[0] if found else None
+
     for block in tree.xpath('//div[contains(concat(" ", @class, " "), " footnote ")]'):
         parent = block.getparent()
         pos = parent.index(block)
@@ -236,7 +254,8 @@ def _pass_footnotes(tree, ctx: Context) -> None:
         for li in block.xpath("./ol/li"):
             backs = [a for a in li.iter("a") if "footnote-backref" in a.get("class", "")]
             target = backs[0].get("href") if backs else None
-            if target and not tree.xpath("//*[@id=$i]", i=target[1:]):
+            ref = find(first_with_id, "//*[@id=$v]", target[1:]) if target and target.startswith("#") else None
+            if target and ref is None:
                 # Python-Markdown keeps a note that nothing refers to, with a back link to
                 # nowhere; a reader could never reach it, so it is left out.
                 label = li.get("id", "").rsplit("fn-", 1)[-1]
@@ -261,8 +280,8 @@ def _pass_footnotes(tree, ctx: Context) -> None:
             back = _element("a", {"href": target or "#", "role": "doc-backlink",
                                   "class": "footnote-number"})
             # The number the reader saw at the reference (Python-Markdown counts definitions).
-            refs = tree.xpath("//a[@href=$h]", h="#" + li.get("id", ""))
-            back.text = f"{(refs[0].text_content().strip() if refs else '') or number}."
+            shown = find(first_with_href, "//a[@href=$v]", "#" + li.get("id", ""))
+            back.text = f"{(shown.text_content().strip() if shown is not None else '') or number}."
             back.tail = " " + (first.text or "")
             first.text = None
             first.insert(0, back)
@@ -270,7 +289,7 @@ def _pass_footnotes(tree, ctx: Context) -> None:
                 back.tag = "span"
                 del back.attrib["href"]
                 del back.attrib["role"]
-            home = _section_end(tree, ctx, target)
+            home = _section_end(tree, ctx, ref)
             if home is None:
                 parent.insert(pos, aside)
                 pos += 1
@@ -280,16 +299,19 @@ def _pass_footnotes(tree, ctx: Context) -> None:
         block.drop_tree()
 
 
-def _section_end(tree, ctx: Context, backref: str | None) -> int | None:
+def _in_tree(el, tree) -> bool:
+    while el is not None and el is not tree:
+        el = el.getparent()
+    return el is tree
+
+
+def _section_end(tree, ctx: Context, ref) -> int | None:
     """Where a note goes: at the end of the section that refers to it (before the next heading
     at the split level), so it lands in the same spine document as its reference and a reading
-    system can show it as a pop-up there.  None when the reference cannot be found."""
-    if not backref or not backref.startswith("#"):
+    system can show it as a pop-up there.  `ref`: the note's reference (None: not found)."""
+    if ref is None:
         return None
-    found = tree.xpath("//*[@id=$i]", i=backref[1:])
-    if not found:
-        return None
-    top = found[0]
+    top = ref
     while top.getparent() is not tree:
         top = top.getparent()
     index = tree.index(top) + 1

@@ -1,0 +1,76 @@
+"""book.render's prefiltered inline processor (issue 6) changes how fast Markdown renders, never
+what it renders: the same HTML as Python-Markdown's own inline processor, on every book in the
+repository and on random inline Markdown."""
+
+from __future__ import annotations
+
+import os
+import sys
+from xml.etree import ElementTree
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from book import render
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _both(text: str) -> tuple[str, str]:
+    return render.render(text, render.new_markdown(fast=True)), render.render(text, render.new_markdown(fast=False))
+
+
+def test_every_inline_pattern_of_this_python_markdown_is_prefiltered():
+    """If a Python-Markdown upgrade changes a pattern, it silently runs the slow way; this says so."""
+    md = render.new_markdown()
+    inline = md.treeprocessors["inline"]
+    assert isinstance(inline, render._PrefilteredInline)
+    inline.run(ElementTree.Element("div"))
+    unknown = [type(p).__name__ for p, need in zip(inline._patterns, inline._needs) if need is None]
+    assert len(inline._patterns) >= 15 and not unknown
+
+
+def test_a_pattern_that_is_not_known_still_runs():
+    """An extension's own pattern (here, one that reuses a known name with another regex) is never
+    skipped: `~~strike~~` renders although `~` is in no prefilter."""
+    from markdown.inlinepatterns import SimpleTagInlineProcessor
+
+    md = render.new_markdown()
+    md.inlinePatterns.register(SimpleTagInlineProcessor(r"(~~)(.+?)~~", "del"), "link", 160)
+    assert "<del>gone</del>" in render.render("a ~~gone~~ b", md)
+
+
+SOURCES = sorted(p for p in (ROOT / "content").rglob("*.md")) + sorted((ROOT / "tests" / "sources").rglob("*.md"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_same_html_on_the_books_in_the_repository(path):
+    fast, plain = _both(path.read_text("utf-8"))
+    assert fast == plain
+
+
+def test_same_html_on_a_synthetic_chapter(tmp_path):
+    import synth
+
+    book = synth.generate(tmp_path / "b", words=20_000, chapters=4, images=2)
+    for ch in book.chapters:
+        fast, plain = _both(ch.read_text("utf-8"))
+        assert fast == plain and "<strong>" in fast and "<a " in fast and "<code>" in fast
+
+
+INLINE_BITS = st.sampled_from([
+    "*", "**", "***", "_", "__", "`", "``", "\\", "\\*", "\\`", "[", "]", "(", ")", "![", "[^1]", "[^x]",
+    "<", ">", "&", "&amp;", "&#65;", "&nosuch;", "  \n", "\n", "\n\n", "http://example.org", "<http://a.b/c>",
+    "<me@example.org>", "@", "<b>", "</b>", "<span lang=\"fr\">", "{.x}", "[a]: http://x\n", "[a]", "![i](a.png)",
+    "[l](#x)", "word", " ", "é", "日本", "\u00a0", "- ", "1. ", "# ", "> ", "|", "~", "\ufeff",
+])
+
+
+@settings(max_examples=int(os.environ.get("BOOK_FUZZ_EXAMPLES", "300")), deadline=None)
+@given(st.lists(st.one_of(INLINE_BITS, st.text(max_size=8)), max_size=40).map("".join))
+def test_same_html_on_random_inline_markdown(text):
+    fast, plain = _both(text + "\n\n[^1]: a note\n[^x]: another *one*\n")
+    assert fast == plain
