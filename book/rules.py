@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import htmltree
 from .errors import where
 
 ERROR, WARNING = "error", "warning"
@@ -107,7 +108,7 @@ def check_image(ctx, img, alt: str, src: str, line: int | None) -> None:
 
 
 def _text(el) -> str:
-    return re.sub(r"\s+", " ", el.text_content()).strip()
+    return re.sub(r"\s+", " ", htmltree.text_content(el)).strip()
 
 
 def check_tree(ctx, tree) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from . import htmltree
+
 # Elements of HTML that may appear in the body of an EPUB XHTML content document.
 HTML_ELEMENTS = frozenset("""
 a abbr address article aside audio b bdi bdo blockquote br button canvas caption cite code col
@@ -144,9 +146,9 @@ def _drop(el, keep_text: bool) -> None:
     if parent is None:
         return
     if keep_text:
-        el.drop_tag()
+        htmltree.drop_tag(el)
     else:
-        el.drop_tree()
+        htmltree.drop_tree(el)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,10 +219,10 @@ def repair(root) -> None:
             elif tag in _CONTAINERS and not _valid_container(el):
                 el.tag, changed = _CONTAINERS[tag][1], True
             elif parent.tag in PHRASING_ONLY and tag not in PHRASING:
-                el.drop_tag()
+                htmltree.drop_tag(el)
                 changed = True
             elif tag == "a" and any(a.tag == "a" for a in el.iterancestors()):
-                el.drop_tag()
+                htmltree.drop_tag(el)
                 changed = True
             elif tag == "figcaption" and parent.tag == "figure" and el is not parent[0] and el is not parent[-1]:
                 el.tag, changed = "div", True

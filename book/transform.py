@@ -21,9 +21,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import lxml.html
 from lxml import etree
 
+from . import htmltree
 from . import images as imagelib
 from . import rules
 from .errors import SourceError
@@ -136,13 +136,7 @@ class Context:
                                            self.locator.line(*needles), hint, severity))
 
 
-def _element(tag: str, attrs: dict | None = None):
-    """An HTML element.  lxml's HTML elements accept `epub:type` as a plain attribute name (plain
-    `etree.Element` refuses the colon); the wrapper document declares the `epub` prefix."""
-    el = lxml.html.Element(tag)
-    for k, v in (attrs or {}).items():
-        el.set(k, v)
-    return el
+_element = htmltree.element
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,7 +260,7 @@ def _pass_footnotes(tree, ctx: Context) -> None:
             aside = _element("aside", {"id": li.get("id"), EPUB_TYPE: "footnote",
                                        "role": "doc-footnote", "class": "footnote"})
             for a in backs:
-                a.drop_tree()
+                htmltree.drop_tree(a)
             for child in list(li):
                 aside.append(child)
             if li.text and li.text.strip():
@@ -281,7 +275,7 @@ def _pass_footnotes(tree, ctx: Context) -> None:
                                   "class": "footnote-number"})
             # The number the reader saw at the reference (Python-Markdown counts definitions).
             shown = find(first_with_href, "//a[@href=$v]", "#" + li.get("id", ""))
-            back.text = f"{(shown.text_content().strip() if shown is not None else '') or number}."
+            back.text = f"{(htmltree.text_content(shown).strip() if shown is not None else '') or number}."
             back.tail = " " + (first.text or "")
             first.text = None
             first.insert(0, back)
@@ -289,6 +283,8 @@ def _pass_footnotes(tree, ctx: Context) -> None:
                 back.tag = "span"
                 del back.attrib["href"]
                 del back.attrib["role"]
+            if ref is not None and not _in_tree(ref, tree):  # it was inside this very note
+                ref = find(first_with_id, "//*[@id=$v]", target[1:])
             home = _section_end(tree, ctx, ref)
             if home is None:
                 parent.insert(pos, aside)
@@ -296,7 +292,7 @@ def _pass_footnotes(tree, ctx: Context) -> None:
             else:
                 tree.insert(home, aside)
                 pos = parent.index(block)
-        block.drop_tree()
+        htmltree.drop_tree(block)
 
 
 def _in_tree(el, tree) -> bool:
@@ -467,7 +463,7 @@ def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int
     ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level,
                   book_title=book_title, lang=lang, allow_remote=allow_remote)
     fragment = render(chapter.text, _markdown())
-    tree = lxml.html.fragment_fromstring(fragment or "<p></p>", create_parent="div")
+    tree = htmltree.parse_fragment(fragment or "<p></p>")
     for _name, run in PASSES:
         run(tree, ctx)
     parts = _split(tree, ctx)
