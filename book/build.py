@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import a11y, cover, images, rules, transform
+from . import cache as cachelib
 from .errors import BuildFailed, OutputError, Problem
 from .l10n import label_lang, labels, lang_attrs
 from .package import NavEntry, PackageItem, esc, ncx_document, nav_document, write_epub, xhtml
@@ -117,10 +118,9 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     findings = [f for ch in ([disclaimer] if disclaimer else []) + chapters for f in ch.findings]
     ordered = []
     for ch, chapter in zip(chapters, source.chapters):
-        loc = transform.Locator(chapter)
         for part in ch.parts:
             for h in part.headings:
-                ordered.append((h.level, h.text, chapter.name, loc.heading_line(h.text)))
+                ordered.append((h.level, h.text, chapter.name, h.line))
     findings += rules.check_heading_order(ordered)
     findings += _missing_link_targets(source, chapters)
     errors = [f for f in findings if f.severity == rules.ERROR or strict]
@@ -140,7 +140,11 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
 
     # 4. assemble
     say("packaging")
-    items, guide, toc, landmarks, cover_id = _assemble(source, chapters, disclaimer)
+    from .parallel import cache_folder, current
+    folder = cache_folder(source)
+    memory = current().memory
+    blobs = cachelib.BlobCache(folder, memory) if folder is not None else None  # compressed entries, cover
+    items, guide, toc, landmarks, cover_id = _assemble(source, chapters, disclaimer, blobs)
     lab = labels(meta.primary_language)
     nav = nav_document(meta, toc, landmarks, "styles/book.css")
     ncx = ncx_document(meta, toc)
@@ -157,7 +161,8 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     # 6. write
     def writer(claim):
         return lambda f: write_epub(f, meta, items, nav=nav, ncx=ncx, discovery=discovery,
-                                    conformance=claim, cover_id=cover_id, guide=guide, media=media)
+                                    conformance=claim, cover_id=cover_id, guide=guide, media=media,
+                                    deflate_cache=blobs)
 
     def verify(candidate: Path):
         """A conformance claim stays only if EPUBCheck and Ace pass on the very file that makes
@@ -168,6 +173,8 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
         return writer(None) if blockers else None
 
     _write_atomic(out, writer(conformance), verify if conformance else None)
+    if memory is not None:
+        memory.trim()
     return BuildResult(out, source, findings, discovery, sum(1 for it in items if it.in_spine), blockers,
                        media)
 
@@ -293,7 +300,7 @@ def _write_atomic(out: Path, write, verify=None) -> None:
         raise
 
 
-def _assemble(source: Source, chapters, disclaimer):
+def _assemble(source: Source, chapters, disclaimer, blobs=None):
     """Lay out the spine: cover, title page, disclaimer, contents, then the text."""
     meta = source.meta
     lab = labels(meta.primary_language)
@@ -328,7 +335,7 @@ def _assemble(source: Source, chapters, disclaimer):
         cover_alt = meta.cover_alt
         size = images.raster_size(cover_data)
     else:
-        cover_data, cover_type, ext = cover.make_cover(meta), "image/png", "png"
+        cover_data, cover_type, ext = cover.cover_png(meta, blobs), "image/png", "png"
         authors = ", ".join(meta.authors)
         cover_alt = (lab["cover_alt"] if authors else lab["cover_alt_noauthor"]).format(title=meta.title, authors=authors)
         size = (cover.WIDTH, cover.HEIGHT)

@@ -34,7 +34,7 @@ import secrets
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 FORMAT = 1  # bump when the entry layout changes
@@ -136,14 +136,35 @@ class Stats:
         self.miss_names = [] if self.miss_names is None else self.miss_names
 
 
+@dataclass
+class Memory:
+    """What a long-running process (`book build --watch`) keeps between two builds, on top of
+    the cache folder: the last build's rendered chapters and compressed entries, and the
+    hashes of image files (by path, size, time and inode).  Each build keeps only what it
+    used, so it holds one book at most."""
+
+    chapters: dict = field(default_factory=dict)  # key -> (image deps, RenderedChapter)
+    blobs: dict = field(default_factory=dict)  # key -> bytes
+    hashes: dict = field(default_factory=dict)  # (path, size, mtime_ns, inode) -> sha256
+    used_chapters: set = field(default_factory=set)
+    used_blobs: set = field(default_factory=set)
+
+    def trim(self) -> None:
+        """Forget what the build just finished did not use; call after each build."""
+        self.chapters = {k: v for k, v in self.chapters.items() if k in self.used_chapters}
+        self.blobs = {k: v for k, v in self.blobs.items() if k in self.used_blobs}
+        self.used_chapters, self.used_blobs = set(), set()
+
+
 class ChapterCache:
     """One cache folder.  `get` and `put` never raise for a cache problem; they miss."""
 
-    def __init__(self, directory: str | os.PathLike, root: str | os.PathLike):
+    def __init__(self, directory: str | os.PathLike, root: str | os.PathLike, memory: Memory | None = None):
         self.dir = Path(directory)
         self.root = Path(root)
         self.stats = Stats()
-        self._hashes: dict[tuple, str] = {}
+        self.memory = memory
+        self._hashes: dict[tuple, str] = memory.hashes if memory is not None else {}
 
     # -- entries ---------------------------------------------------------------------------
 
@@ -173,6 +194,13 @@ class ChapterCache:
         return result
 
     def _load(self, key: str):
+        if self.memory is not None:
+            self.memory.used_chapters.add(key)
+            kept = self.memory.chapters.get(key)
+            if kept is not None:
+                deps, rendered = kept
+                if all(self._file_hash(relpath) == digest for relpath, digest in deps):
+                    return rendered
         path = self._path(key)
         try:
             data = path.read_bytes()
@@ -195,40 +223,42 @@ class ChapterCache:
             os.utime(path)  # recently used: kept by prune()
         except OSError:
             pass
+        self.remember(key, rendered, deps)
         return rendered
+
+    def remember(self, key: str, rendered, deps: list | None = None) -> None:
+        """Keep `rendered` in memory (when there is one) for the next build of this process."""
+        if self.memory is not None:
+            deps = deps if deps is not None else self.deps(rendered)
+            if deps is not None:
+                self.memory.chapters[key] = (deps, rendered)
+                self.memory.used_chapters.add(key)
 
     def put(self, key: str, rendered) -> bool:
         return self.put_payload(key, self.payload(rendered))
 
-    def payload(self, rendered) -> bytes | None:
-        """The signed bytes of an entry for `rendered` (workers make them; see book.parallel)."""
+    def deps(self, rendered) -> list | None:
+        """(relative path, SHA-256) of each image `rendered` shows; None if one is unreadable."""
         deps = []
         for im in rendered.images:
             digest = self._file_hash(im.relpath)
             if digest is None:
                 return None
             deps.append((im.relpath, digest))
+        return deps
+
+    def payload(self, rendered) -> bytes | None:
+        """The signed bytes of an entry for `rendered` (workers make them; see book.parallel)."""
+        deps = self.deps(rendered)
+        if deps is None:
+            return None
         payload = pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL)
         return MAGIC + hmac.new(signing_key(), payload, hashlib.sha256).digest() + payload
 
     def put_payload(self, key: str, data: bytes | None) -> bool:
         if data is None:
             return False
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".entry.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except OSError:
+        if not _write_file(self._path(key), data):
             return False
         self.stats.stored += 1
         return True
@@ -248,7 +278,7 @@ class ChapterCache:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             stamp.touch()
-            for entry in self.dir.glob("??/*.pickle"):
+            for entry in [*self.dir.glob("??/*.pickle"), *self.dir.glob(f"{BlobCache.FOLDER}/??/*.bin")]:
                 try:
                     if now - entry.stat().st_mtime > max_age_days * 86400:
                         entry.unlink()
@@ -258,3 +288,86 @@ class ChapterCache:
         except OSError:
             pass
         return removed
+
+
+class BlobCache:
+    """Bytes that took work to make, under a key that says what they were made from: the
+    compressed ZIP entry of a document (book.ocfzip) and the generated cover (book.cover).  A
+    rebuild after an edit takes them from here instead of making them again.  Entries are
+    signed like chapters (they go into the book as they are) and live in `<folder>/blobs/`,
+    pruned with the chapters; like the chapter cache, a problem with it only makes a miss."""
+
+    FOLDER = "blobs"
+    MAGIC = b"book-blob-1\n"
+
+    def __init__(self, directory: str | os.PathLike, memory: Memory | None = None):
+        self.dir = Path(directory) / self.FOLDER
+        self.memory = memory
+        self.hits = self.misses = self.stored = 0
+
+    def _path(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.bin"
+
+    def get(self, key: str) -> bytes | None:
+        if self.memory is not None:
+            self.memory.used_blobs.add(key)
+            if key in self.memory.blobs:
+                self.hits += 1
+                return self.memory.blobs[key]
+        payload = self._read(key)
+        if payload is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+            self._remember(key, payload)
+        return payload
+
+    def _remember(self, key: str, payload: bytes) -> None:
+        if self.memory is not None:
+            self.memory.blobs[key] = payload
+            self.memory.used_blobs.add(key)
+
+    def _read(self, key: str) -> bytes | None:
+        try:
+            data = self._path(key).read_bytes()
+        except OSError:
+            data = b""
+        n = len(self.MAGIC)
+        mac, payload = data[n:n + 32], data[n + 32:]
+        if data.startswith(self.MAGIC) and hmac.compare_digest(
+                mac, hmac.new(signing_key(), payload, hashlib.sha256).digest()):
+            try:
+                os.utime(self._path(key))  # recently used: kept by prune()
+            except OSError:
+                pass
+            return payload
+        return None
+
+    def put(self, key: str, payload: bytes) -> bool:
+        self._remember(key, payload)
+        data = self.MAGIC + hmac.new(signing_key(), payload, hashlib.sha256).digest() + payload
+        if not _write_file(self._path(key), data):
+            return False
+        self.stored += 1
+        return True
+
+
+def _write_file(path: Path, data: bytes) -> bool:
+    """Write `path` whole or not at all (a temporary file renamed into place), so a build
+    running at the same time never reads half an entry.  False when it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".entry.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError:
+        return False
+    return True

@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import __version__
-from .errors import EXIT_OK, EXIT_USAGE, BookError
+from .errors import EXIT_OK, EXIT_USAGE, BookError, UsageError
 
 EPILOG = """\
 exit status:
@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="examples:\n  book build                          # content/ → dist/<title>.epub\n"
                "  book build article.md -o article.epub\n"
                "  book build my-book/ --strict        # warnings fail the build too\n"
-               "  book build a.md b.md articles/ -o out/  # one EPUB each, built in parallel\n\n" + EPILOG,
+               "  book build a.md b.md articles/ -o out/  # one EPUB each, built in parallel\n"
+               "  book build my-book/ --watch         # rebuild on every save\n\n" + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("source", nargs="*", default=["content"],
                    help="Markdown file or book folder (default: content); several sources, or a folder of "
@@ -56,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--allow-remote-images", action="store_true",
                    help="download images given by http(s) address into the book (default: refuse them; "
                         "EPUB keeps every image inside the file)")
+    b.add_argument("-w", "--watch", action="store_true",
+                   help="stay running and build again each time a file of the book is saved; only what "
+                        "changed is rendered again (Ctrl-C to stop)")
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     _debug_option(b)
 
@@ -146,6 +150,8 @@ def _build(args) -> int:
     from .build import build
 
     batch = parallel.expand_sources(args.source or ["content"])
+    if args.watch and batch.is_batch:
+        raise UsageError("--watch builds one book at a time", hint="give one Markdown file or book folder")
     if batch.is_batch:
         extra = (["--read-aloud"] if args.read_aloud else []) + (
             ["--allow-remote-images"] if args.allow_remote_images else [])
@@ -153,10 +159,37 @@ def _build(args) -> int:
                                     strict=args.strict, quiet=args.quiet, debug=args.debug,
                                     extra_args=tuple(extra))
     progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
-    with parallel.options(jobs=args.jobs, cache=False if args.no_cache else "auto"):
-        result = build(batch.sources[0], args.output, strict=args.strict, progress=progress,
-                       read_aloud=args.read_aloud, speech_cache=not args.no_cache,
-                       allow_remote_images=args.allow_remote_images)
+
+    def run():
+        with parallel.options(jobs=args.jobs, cache=False if args.no_cache else "auto"):
+            result = build(batch.sources[0], args.output, strict=args.strict, progress=progress,
+                           read_aloud=args.read_aloud, speech_cache=not args.no_cache,
+                           allow_remote_images=args.allow_remote_images)
+        return result, _report(args, result)
+
+    if args.watch:
+        from .watch import watch
+
+        def say(line, error=False):
+            if error or not args.quiet:
+                print(f"book: {line}", file=sys.stderr if error else sys.stdout, flush=True)
+
+        def once():
+            result, line = run()
+            stats = parallel.last_stats
+            if stats is not None and stats.chapters:
+                line += f", {stats.misses} of {stats.chapters} chapter(s) rendered"
+            return line
+
+        return watch(batch.sources[0], once, say=say, output=args.output)
+    _result, line = run()
+    if not args.quiet:
+        print(line)
+    return EXIT_OK
+
+
+def _report(args, result) -> str:
+    """Print the build's warnings (unless --quiet); return its one-line summary."""
     if not args.quiet:
         for w in result.warnings:
             print(f"book: {w}", file=sys.stderr)
@@ -165,12 +198,11 @@ def _build(args) -> int:
             print("book: the conformance claim was NOT written; fix these and build again:", file=sys.stderr)
             for b in result.conformance_blockers:
                 print(f"book:   {b}", file=sys.stderr)
-        narrated = ""
-        if result.media:
-            total = sum(result.media["durations"].values())
-            narrated = f", narrated: {int(total // 60)} min {total % 60:.0f} s"
-        print(f"wrote {result.output} ({result.documents} documents{narrated})")
-    return EXIT_OK
+    narrated = ""
+    if result.media:
+        total = sum(result.media["durations"].values())
+        narrated = f", narrated: {int(total // 60)} min {total % 60:.0f} s"
+    return f"wrote {result.output} ({result.documents} documents{narrated})"
 
 
 def _check(args) -> int:

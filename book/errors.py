@@ -72,6 +72,12 @@ class BuildFailed(BookError):
     """Accessibility rules found errors (or warnings under --strict)."""
 
 
+class UsageError(BookError):
+    """The command line asks for something that cannot be done."""
+
+    exit_code = EXIT_USAGE
+
+
 class OutputError(BookError):
     exit_code = EXIT_OUTPUT
 

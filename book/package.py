@@ -18,13 +18,12 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import os
-import zipfile
 from dataclasses import dataclass, field
 
 from ebooklib import epub
 from lxml import etree
 
-from . import __version__
+from . import __version__, ocfzip
 from .a11y import Discovery, summary_language
 from .l10n import labels, lang_attrs
 from .metadata import Metadata
@@ -32,7 +31,6 @@ from .overlays import clock
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 NCX_NS = "http://www.daisy.org/z3986/2005/ncx/"
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold; no build time leaks out
 
 
 def esc(text: str) -> str:
@@ -84,24 +82,11 @@ class _Nav(epub.EpubNav):
         return self._data
 
 
-class _DeterministicZip(zipfile.ZipFile):
-    """Every entry gets the same timestamp and permissions, so a rebuild gives the same bytes."""
-
-    def writestr(self, name, data, compress_type=None, compresslevel=None):
-        if isinstance(name, str):
-            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            # OCF §4.3: `mimetype` is stored (uncompressed), everything else deflated.
-            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
-            name = info
-        return super().writestr(name, data, compress_type=compress_type, compresslevel=compresslevel)
-
-
 class _Writer(epub.EpubWriter):
-    def __init__(self, fileobj, book, *, lang: str, direction: str, ncx: bytes, options):
+    def __init__(self, fileobj, book, *, lang: str, direction: str, ncx: bytes, options, deflate_cache=None):
         super().__init__(fileobj, book, options)
         self._lang, self._direction, self._ncx = lang, direction, ncx
+        self._deflate_cache = deflate_cache
 
     def _write_opf_file(self, root):
         root.set(XML_LANG, self._lang)
@@ -116,8 +101,9 @@ class _Writer(epub.EpubWriter):
         return self._ncx
 
     def write(self):
-        self.out = _DeterministicZip(self.file_name, "w", zipfile.ZIP_DEFLATED,
-                                     compresslevel=self.options["compresslevel"])
+        # book.ocfzip: mimetype first and stored (OCF §4.2.3), fixed dates, the rest deflated
+        # on all cores or taken from the cache.
+        self.out = ocfzip.ZipOut(self.file_name, level=self.options["compresslevel"], cache=self._deflate_cache)
         self.out.writestr("mimetype", "application/epub+zip")
         self._write_container()
         self._write_opf()
@@ -209,7 +195,7 @@ class PackageItem:
 
 def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, nav: bytes, ncx: bytes,
                discovery: Discovery, conformance: dict[str, str] | None, cover_id: str | None,
-               guide: list[tuple[str, str, str]], media: dict | None = None) -> None:
+               guide: list[tuple[str, str, str]], media: dict | None = None, deflate_cache=None) -> None:
     """Write the EPUB to `fileobj` (an open binary file).  Spine order is the order of `items`
     with `in_spine`; the nav document goes in the spine after the items marked before it."""
     book = epub.EpubBook()
@@ -299,6 +285,7 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, nav: bytes,
     book.guide = [{"type": t, "href": h, "title": title} for t, h, title in guide]
     options = {"epub3_pages": False, "epub3_landmark": False, "epub2_guide": True,
                "mtime": modified_time(meta), "raise_exceptions": True, "compresslevel": 6}
-    writer = _Writer(fileobj, book, lang=meta.lang, direction=meta.direction, ncx=ncx, options=options)
+    writer = _Writer(fileobj, book, lang=meta.lang, direction=meta.direction, ncx=ncx, options=options,
+                     deflate_cache=deflate_cache)
     writer.process()
     writer.write()

@@ -64,6 +64,7 @@ class Options:
     cache: bool | str = False  # True, False, or "auto" (the command line's default: see render_chapters)
     cache_dir: str | os.PathLike | None = None  # None: BOOK_CACHE_DIR, else <root>/.cache/book
     stats: RenderStats = field(default_factory=RenderStats)  # summed over the calls in the context
+    memory: cachelib.Memory | None = None  # kept between builds by a long-running process (--watch)
 
 
 _DEFAULT = Options()
@@ -73,13 +74,14 @@ last_stats: RenderStats | None = None  # what the last render_chapters call in t
 
 @contextlib.contextmanager
 def options(*, jobs: int | None = None, cache: bool | str | None = None,
-            cache_dir: str | os.PathLike | None = None):
+            cache_dir: str | os.PathLike | None = None, memory: cachelib.Memory | None = None):
     """Set how chapters render for the builds inside the `with` block (in this thread); yields
     the Options, whose `stats` add up what those builds did.  Unset fields keep the outer value."""
     outer = _current.get()
     new = Options(jobs=jobs if jobs is not None else outer.jobs,
                   cache=cache if cache is not None else outer.cache,
-                  cache_dir=cache_dir if cache_dir is not None else outer.cache_dir)
+                  cache_dir=cache_dir if cache_dir is not None else outer.cache_dir,
+                  memory=memory if memory is not None else outer.memory)
     token = _current.set(new)
     try:
         yield new
@@ -111,15 +113,10 @@ def render_chapters(source, *, jobs: int | None = None, cache: bool | str | None
                 "lang": meta.lang, "allow_remote": allow_remote}
     stats = RenderStats(chapters=len(source.chapters))
 
-    if use_cache == "auto":
-        # The command line's default: a book folder keeps its cache in .cache/book; a lone
-        # Markdown file is one chapter (any edit renders it again) in a folder that is not the
-        # book's, so it is cached only where a cache folder is named.
-        use_cache = bool(cache_dir or os.environ.get(cachelib.ENV_DIR)
-                         or Path(source.meta_file).name == "book.yaml")
+    folder = cache_folder(source, use_cache, cache_dir)
     store = None
-    if use_cache:
-        store = cachelib.ChapterCache(cache_dir or cachelib.default_dir(source.root), source.root)
+    if folder is not None:
+        store = cachelib.ChapterCache(folder, source.root, opts.memory)
         cachelib.signing_key()  # made once, here, before any worker process starts
 
     results: list = [None] * len(source.chapters)
@@ -147,6 +144,8 @@ def render_chapters(source, *, jobs: int | None = None, cache: bool | str | None
     try:
         for i, outcome in zip(todo, outcomes):
             results[i] = _unwrap(outcome, stats)
+            if store is not None:
+                store.remember(keys[i], results[i])
     finally:
         close = getattr(outcomes, "close", None)
         if close:
@@ -163,6 +162,22 @@ def render_chapters(source, *, jobs: int | None = None, cache: bool | str | None
         if opts is not _DEFAULT:  # outside options(), nothing adds up (no growing list)
             _add(opts.stats, stats)
     return results
+
+
+def cache_folder(source, cache: bool | str | None = None, cache_dir: str | os.PathLike | None = None) -> Path | None:
+    """The cache folder a build of `source` uses under the current options, or None (no cache)."""
+    opts = _current.get()
+    cache = opts.cache if cache is None else cache
+    cache_dir = opts.cache_dir if cache_dir is None else cache_dir
+    if cache == "auto":
+        # The command line's default: a book folder keeps its cache in .cache/book; a lone
+        # Markdown file is one chapter (any edit renders it again) in a folder that is not the
+        # book's, so it is cached only where a cache folder is named.
+        cache = bool(cache_dir or os.environ.get(cachelib.ENV_DIR)
+                     or Path(source.meta_file).name == "book.yaml")
+    if not cache:
+        return None
+    return Path(cache_dir) if cache_dir else cachelib.default_dir(source.root)
 
 
 def _add(total: RenderStats, one: RenderStats) -> None:

@@ -140,6 +140,18 @@ def new_markdown(fast: bool = True) -> markdown.Markdown:
     md.postprocessors.register(_EscapeUnknownTags(md), "book_escape_unknown_tags", 35)
     if fast:
         md.treeprocessors.register(_PrefilteredInline(md), "inline", 20)  # same name and priority
+        # Python-Markdown asks whether a tag is block-level ~230 times per 1,000 words, each a
+        # search of a list of 60 names; the answer for a tag does not change once the
+        # extensions are loaded (above), so it is remembered.
+        block_level = frozenset(md.block_level_elements)
+        known: dict = {}
+
+        def is_block_level(tag) -> bool:
+            answer = known.get(tag)
+            if answer is None:
+                answer = known[tag] = isinstance(tag, str) and tag.lower().rstrip("/") in block_level
+            return answer
+        md.is_block_level = is_block_level
     return md
 
 

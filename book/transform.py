@@ -50,6 +50,7 @@ class Heading:
     level: int
     text: str
     id: str
+    line: int | None = None  # in the chapter's source file, for messages (found while rendering)
 
 
 @dataclass(frozen=True)
@@ -431,7 +432,8 @@ def _split(tree, ctx: Context) -> list[Part]:
                 if node.get("id"):
                     part.ids.add(node.get("id"))
                 if node.tag in HEADINGS:
-                    heading = Heading(int(node.tag[1]), _heading_text(node), node.get("id"))
+                    text_ = _heading_text(node)
+                    heading = Heading(int(node.tag[1]), text_, node.get("id"), ctx.locator.heading_line(text_))
                     part.headings.append(heading)
                     if title is None and el is first and node is el:
                         title = heading.text or ctx.book_title
