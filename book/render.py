@@ -116,6 +116,63 @@ class _PrefilteredInline(treeprocessors.InlineProcessor):
         return data
 
 
+# The same for block processors: what a block must contain for the processor to take it.  Each
+# is checked against the processor's own regular expression (its `RE`), as above; the table
+# processor has none, but its test splits rows at `|` and needs two cells or a border pipe.
+_BLOCK_NEEDS = {
+    "table": (None, ("|",)),
+    "hashheader": (r"(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)", ("#",)),
+    "setextheader": (r"^.*?\n(?:=+|-+)[ ]*(\n|$)", ("\n=", "\n-")),
+    "hr": (r"^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))(?P=atomicgroup)[ ]*$",
+           ("-", "_", "*")),
+    "deflist": (r"(^|\n)[ ]{0,3}:[ ]{1,3}(.*?)(\n|$)", (":",)),
+    "quote": (r"(^|\n)[ ]{0,3}>[ ]?(.*)", (">",)),
+    # These three test every block and give it back from run() when their RE does not match.
+    "footnote": (r"^[ ]{0,3}\[\^([^\]]*)\]:[ ]*(.*)$", ("[^",)),
+    "abbr": (r"^[*]\[(?P<abbr>[^\\]*?)\][ ]?:[ ]*\n?[ ]*(?P<title>.*)$", ("*[",)),
+    "reference": (r"""^[ ]{0,3}\[([^\[\]]*)\]:[ ]*(?:\n[ ]*)?([^\s]+)[ ]*(?:\n[ ]*)?((["\'])(.*)\4[ ]*|\((.*)\)[ ]*)?$""",
+                  ("]:",)),
+}
+
+
+def _block_needs(name: str, processor) -> tuple[str, ...] | None:
+    known = _BLOCK_NEEDS.get(name)
+    if known is None:
+        return None
+    regex, needs = known
+    if regex is None:
+        from markdown.extensions.tables import TableProcessor
+
+        return needs if type(processor) is TableProcessor else None
+    own = getattr(processor, "SEARCH_RE", None) or getattr(processor, "RE", None)  # HR tests with SEARCH_RE
+    return needs if getattr(own, "pattern", own) == regex else None
+
+
+def _prefilter_blocks(md: markdown.Markdown) -> None:
+    """Python-Markdown's block parser offers every block to each block processor in turn (16 of
+    them, a test each, most a regex search); this one does not offer a block to a processor
+    whose required text it lacks — the processor's test would have said no (or its run would
+    have given the block back), so the tree is the same."""
+    parser = md.parser
+    chain: list = []
+
+    def parse_blocks(parent, blocks) -> None:
+        if not chain:
+            reg = parser.blockprocessors
+            names = {reg.get_index_for_name(n): n for n in _BLOCK_NEEDS if n in reg}
+            chain.extend((p, _block_needs(names.get(i, ""), p)) for i, p in enumerate(reg))
+        while blocks:
+            for processor, needs in chain:
+                block = blocks[0]
+                if needs is not None and not any(n in block for n in needs):
+                    continue
+                if processor.test(parent, block):
+                    if processor.run(parent, blocks) is not False:  # True or None: taken
+                        break
+
+    parser.parseBlocks = parse_blocks
+
+
 def _slugify(value: str, separator: str) -> str:
     """Heading ids that keep non-Latin letters (a Japanese or Arabic heading gets a readable id
     instead of an empty one), lower-cased, spaces to `separator`."""
@@ -152,6 +209,7 @@ def new_markdown(fast: bool = True) -> markdown.Markdown:
                 answer = known[tag] = isinstance(tag, str) and tag.lower().rstrip("/") in block_level
             return answer
         md.is_block_level = is_block_level
+        _prefilter_blocks(md)
     return md
 
 

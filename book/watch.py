@@ -6,23 +6,31 @@ The watcher pays that once; afterwards a rebuild re-renders only what changed (b
 the rendered chapters and compressed entries of the last build in memory, and writes the EPUB as
 atomically as every build does, so a reader that reopens it never sees half a book.
 
-Changes are found by polling (the size and modification time of every file under the book's
-folder, a few times a second): no extra dependency, the same on every system, and cheap —
-a 200-chapter book is one `stat` per file.  A build that fails prints its problems and the
-watcher waits for the next change; Ctrl-C stops it.
+Whether a file changed is decided by comparing the size and modification time of every file
+under the book's folder (one `stat` each: about a millisecond for a 200-chapter book).  On Linux
+the kernel's inotify wakes the watcher as soon as a file in one of those folders is written, so a
+save is seen at once and nothing runs while nothing changes; elsewhere the files are looked at a
+few times a second.  A build that fails prints its problems and the watcher waits for the next
+change; Ctrl-C stops it.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import select
+import sys
 import time
 from pathlib import Path
 
 from .errors import BookError
 
-# Seconds between two looks at the files: short enough that a save shows up at once, long
-# enough to cost nothing (the stat calls of one look take about a millisecond).
+# Seconds between two looks at the files without inotify: short enough that a save shows up at
+# once, long enough to cost nothing.  With inotify, a look happens on each wake-up, and at least
+# this often anyway (a folder made after the watcher started is not watched until then).
 INTERVAL = 0.1
+INOTIFY_INTERVAL = 1.0
+SETTLE = 0.01  # after a wake-up, until the writes stop (an editor saves in several steps)
 # Folders never watched: the caches book writes, version control, dependencies.
 _SKIP_DIRS = {"node_modules", "__pycache__"}
 
@@ -60,6 +68,7 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
     out = Path(output).resolve() if output else None
     memory = cachelib.Memory()  # the last build's chapters and compressed entries (book.cache)
     say(f"watching {sourcelib.display(root)}/ for changes (Ctrl-C to stop)")
+    wake = _Inotify.open()
     try:
         before = snapshot(root, out)
         while True:
@@ -67,7 +76,11 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
             while True:
                 if stop is not None and stop():
                     return 0
-                time.sleep(interval)
+                if wake is None:
+                    time.sleep(interval)
+                else:
+                    wake.watch_tree(root)
+                    wake.wait(max(interval, INOTIFY_INTERVAL) if stop is None else interval)
                 now = snapshot(root, out)
                 if now != before:
                     changed = sorted(set(now) ^ set(before) | {p for p in now if before.get(p) != now[p]})
@@ -78,6 +91,60 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
     except KeyboardInterrupt:
         say("stopped watching")
         return 0
+    finally:
+        if wake is not None:
+            wake.close()
+
+
+class _Inotify:
+    """Linux inotify(7) through the C library: wakes the watcher when a file in a watched
+    folder is written, created, moved or removed.  Only a wake-up: what changed is still
+    decided by `snapshot`, so an event the watcher does not care about (the build writing its
+    own cache) costs one look and no build."""
+
+    _MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200  # MODIFY ATTRIB CLOSE_WRITE MOVED_FROM/TO CREATE DELETE
+
+    def __init__(self, libc, fd: int):
+        self.libc, self.fd = libc, fd
+        self.watched: set[str] = set()
+
+    @classmethod
+    def open(cls) -> _Inotify | None:
+        if not sys.platform.startswith("linux"):
+            return None
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, AttributeError):
+            return None
+        return cls(libc, fd) if fd >= 0 else None
+
+    def watch_tree(self, root: Path) -> None:
+        for folder, dirs, _files in os.walk(root):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+            if folder not in self.watched and self.libc.inotify_add_watch(
+                    self.fd, os.fsencode(folder), self._MASK) >= 0:
+                self.watched.add(folder)
+
+    def wait(self, timeout: float) -> bool:
+        """True when woken by an event (and the writes have settled), False on timeout."""
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return False
+        while select.select([self.fd], [], [], SETTLE)[0]:
+            self._drain()
+        return True
+
+    def _drain(self) -> None:
+        try:
+            while os.read(self.fd, 65536):
+                pass
+        except BlockingIOError:
+            pass
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def _once(run_build, memory, say) -> None:
@@ -91,5 +158,16 @@ def _once(run_build, memory, say) -> None:
         for problem in e.problems:
             say(str(problem), error=True)
         say("the build failed; fix the problems above and save: it builds again", error=True)
+        _settle_memory()
         return
     say(f"{line} in {time.perf_counter() - start:.2f} s")
+    _settle_memory()
+
+
+def _settle_memory() -> None:
+    """Between builds, while nothing else happens: collect what the last build left (a failed
+    build's traceback holds cycles), then exempt what is kept for the next build from the
+    cyclic garbage collector, which would otherwise walk all of it during the next rebuild."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()

@@ -33,6 +33,18 @@ def test_every_inline_pattern_of_this_python_markdown_is_prefiltered():
     assert len(inline._patterns) >= 15 and not unknown
 
 
+def test_every_block_processor_with_a_known_need_is_prefiltered():
+    md = render.new_markdown()
+    render.render("# a\n\nb", md)
+    cells = dict(zip(md.parser.parseBlocks.__code__.co_freevars,
+                     (c.cell_contents for c in md.parser.parseBlocks.__closure__)))
+    names = {type(p).__name__: needs for p, needs in cells["chain"]}
+    assert len(names) >= 16
+    expected = {"TableProcessor", "HashHeaderProcessor", "SetextHeaderProcessor", "HRProcessor", "DefListProcessor",
+                "BlockQuoteProcessor", "FootnoteBlockProcessor", "AbbrBlockprocessor", "ReferenceProcessor"}
+    assert {n for n, needs in names.items() if needs} == expected
+
+
 def test_a_pattern_that_is_not_known_still_runs():
     """An extension's own pattern (here, one that reuses a known name with another regex) is never
     skipped: `~~strike~~` renders although `~` is in no prefilter."""
@@ -66,6 +78,11 @@ INLINE_BITS = st.sampled_from([
     "<", ">", "&", "&amp;", "&#65;", "&nosuch;", "  \n", "\n", "\n\n", "http://example.org", "<http://a.b/c>",
     "<me@example.org>", "@", "<b>", "</b>", "<span lang=\"fr\">", "{.x}", "[a]: http://x\n", "[a]", "![i](a.png)",
     "[l](#x)", "word", " ", "é", "日本", "\u00a0", "- ", "1. ", "# ", "> ", "|", "~", "\ufeff",
+    # block syntax
+    "\n---\n", "\n***\n", "\n===\n", "\nTitle\n-----\n", "\nTerm\n: Definition\n", "\n*[HTML]: Hyper Text\n",
+    "\n    code\n", "\n| a | b |\n|---|:-:|\n| c | d |\n", "\n|x|\n|-|\n", "\n[^1]: a note\n    more\n",
+    "\n> quote\n> > nested\n", "\n```\nfenced\n```\n", "\n## Head ##\n", "\n<div>raw</div>\n", "\t", "1) ",
+    "\n[ref]: http://example.org 'T'\n",
 ])
 
 
