@@ -96,6 +96,19 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     Raises :class:`book.errors.BookError` for anything in the source a user must fix; in that
     case nothing is written and an earlier file at `output` is left as it was.
     """
+    from .parallel import current
+
+    memory = current().memory
+    try:
+        return _build(source_path, output, strict=strict, progress=progress, read_aloud=read_aloud,
+                      speech_cache=speech_cache, allow_remote_images=allow_remote_images, memory=memory)
+    finally:
+        if memory is not None:
+            memory.trim()  # failed or not, what this build did not use is let go
+
+
+def _build(source_path, output, *, strict, progress, read_aloud, speech_cache, allow_remote_images,
+           memory) -> BuildResult:
     source = load(source_path if source_path is not None else "content")
     meta = source.meta
     out = Path(output) if output else default_output(source)
@@ -104,8 +117,17 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
 
     # 2. render
     say(f"rendering {len(source.chapters)} chapter(s)")
-    from .parallel import render_chapters  # in order, as render_chapter one by one; cache, processes
-    chapters = render_chapters(source, allow_remote=allow_remote_images)
+    from .parallel import cache_folder, render_chapters  # in order; cache, processes
+    folder = cache_folder(source)
+    blobs = cachelib.BlobCache(folder, memory) if folder is not None else None  # compressed entries, cover
+    made_cover: list[bytes] = []
+
+    def draw_cover():
+        # The typographic cover needs only the metadata: drawn while the chapters render.
+        if not meta.cover_image:
+            made_cover.append(cover.cover_png(meta, blobs))
+
+    chapters = render_chapters(source, allow_remote=allow_remote_images, meanwhile=draw_cover)
     disclaimer = None
     if meta.disclaimer:
         # The disclaimer's Markdown starts on the line after its key (`disclaimer: |`).
@@ -140,11 +162,7 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
 
     # 4. assemble
     say("packaging")
-    from .parallel import cache_folder, current
-    folder = cache_folder(source)
-    memory = current().memory
-    blobs = cachelib.BlobCache(folder, memory) if folder is not None else None  # compressed entries, cover
-    items, guide, toc, landmarks, cover_id = _assemble(source, chapters, disclaimer, blobs)
+    items, guide, toc, landmarks, cover_id = _assemble(source, chapters, disclaimer, made_cover[0] if made_cover else None)
     lab = labels(meta.primary_language)
     nav = nav_document(meta, toc, landmarks, "styles/book.css")
     ncx = ncx_document(meta, toc)
@@ -173,8 +191,6 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
         return writer(None) if blockers else None
 
     _write_atomic(out, writer(conformance), verify if conformance else None)
-    if memory is not None:
-        memory.trim()
     return BuildResult(out, source, findings, discovery, sum(1 for it in items if it.in_spine), blockers,
                        media)
 
@@ -300,7 +316,7 @@ def _write_atomic(out: Path, write, verify=None) -> None:
         raise
 
 
-def _assemble(source: Source, chapters, disclaimer, blobs=None):
+def _assemble(source: Source, chapters, disclaimer, cover_png: bytes | None = None):
     """Lay out the spine: cover, title page, disclaimer, contents, then the text."""
     meta = source.meta
     lab = labels(meta.primary_language)
@@ -335,7 +351,7 @@ def _assemble(source: Source, chapters, disclaimer, blobs=None):
         cover_alt = meta.cover_alt
         size = images.raster_size(cover_data)
     else:
-        cover_data, cover_type, ext = cover.cover_png(meta, blobs), "image/png", "png"
+        cover_data, cover_type, ext = cover_png or cover.make_cover(meta), "image/png", "png"
         authors = ", ".join(meta.authors)
         cover_alt = (lab["cover_alt"] if authors else lab["cover_alt_noauthor"]).format(title=meta.title, authors=authors)
         size = (cover.WIDTH, cover.HEIGHT)

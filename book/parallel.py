@@ -101,9 +101,13 @@ def worker_count(jobs: int | None) -> int:
 
 
 def render_chapters(source, *, jobs: int | None = None, cache: bool | str | None = None,
-                    cache_dir: str | os.PathLike | None = None, allow_remote: bool = False) -> list:
+                    cache_dir: str | os.PathLike | None = None, allow_remote: bool = False,
+                    meanwhile=None) -> list:
     """Every chapter of `source` rendered, in order: exactly what
-    ``[transform.render_chapter(ch, root=..., index=i + 1, ...) for i, ch in ...]`` gives."""
+    ``[transform.render_chapter(ch, root=..., index=i + 1, ...) for i, ch in ...]`` gives.
+    `meanwhile()`, if given, is called once in this process while the workers render (or
+    before rendering here): work of the build that needs no chapter, done when this process
+    would otherwise only wait."""
     global last_stats
     opts = _current.get()
     jobs = opts.jobs if jobs is None else jobs
@@ -137,9 +141,11 @@ def render_chapters(source, *, jobs: int | None = None, cache: bool | str | None
     size = sum(len(source.chapters[i].text) for i in todo)
     workers = min(worker_count(jobs), len(todo)) if _fork_context() else 1
     if workers > 1 and (jobs is not None or (size >= MIN_PARALLEL_CHARS and len(todo) >= MIN_PARALLEL_CHAPTERS)):
-        outcomes = _run_parallel(tasks, workers)
+        outcomes = _run_parallel(tasks, workers, meanwhile)
         stats.workers = workers
     else:
+        if meanwhile is not None:
+            meanwhile()
         outcomes = (_render_task(task, here=True) for task in tasks)
 
     try:
@@ -245,7 +251,7 @@ def _fork_context():
     return multiprocessing.get_context("fork")
 
 
-def _run_parallel(tasks, workers: int):
+def _run_parallel(tasks, workers: int, meanwhile=None):
     """Outcomes of `tasks`, yielded in their order.  The longest chapters start first, so one long
     chapter at the end does not leave the other processes idle.  If the pool breaks (a worker
     killed, e.g. out of memory), what is left renders here."""
@@ -258,6 +264,8 @@ def _run_parallel(tasks, workers: int):
     try:
         order = sorted(range(len(tasks)), key=lambda k: -len(tasks[k][0].text))
         futures = {k: pool.submit(_render_task, tasks[k]) for k in order}
+        if meanwhile is not None:
+            meanwhile()
         for k in range(len(tasks)):
             try:
                 yield futures.pop(k).result()  # popped: its bytes are freed once unpickled

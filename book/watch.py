@@ -94,6 +94,7 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
     finally:
         if wake is not None:
             wake.close()
+        gc.unfreeze()  # the caller's collector as it was (see _settle_memory)
 
 
 class _Inotify:
@@ -106,7 +107,7 @@ class _Inotify:
 
     def __init__(self, libc, fd: int):
         self.libc, self.fd = libc, fd
-        self.watched: set[str] = set()
+        self.watched: set[tuple[str, int]] = set()  # (folder, inode): a folder made again is watched again
 
     @classmethod
     def open(cls) -> _Inotify | None:
@@ -124,9 +125,13 @@ class _Inotify:
     def watch_tree(self, root: Path) -> None:
         for folder, dirs, _files in os.walk(root):
             dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
-            if folder not in self.watched and self.libc.inotify_add_watch(
+            try:
+                key = (folder, os.stat(folder).st_ino)
+            except OSError:
+                continue
+            if key not in self.watched and self.libc.inotify_add_watch(
                     self.fd, os.fsencode(folder), self._MASK) >= 0:
-                self.watched.add(folder)
+                self.watched.add(key)
 
     def wait(self, timeout: float) -> bool:
         """True when woken by an event (and the writes have settled), False on timeout."""
