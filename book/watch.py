@@ -31,17 +31,27 @@ from .errors import BookError
 INTERVAL = 0.1
 INOTIFY_INTERVAL = 1.0
 SETTLE = 0.01  # after a wake-up, until the writes stop (an editor saves in several steps)
+LONE_FILE_DEPTH = 2
 # Folders never watched: the caches book writes, version control, dependencies.
 _SKIP_DIRS = {"node_modules", "__pycache__"}
 
 
-def snapshot(root: Path, output: Path | None) -> dict[str, tuple[int, int]]:
+def _folders(root: Path, depth: int | None):
+    """os.walk of `root` without hidden folders and dependencies, `depth` levels deep at most."""
+    base = str(root).rstrip(os.sep).count(os.sep)
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+        if depth is not None and folder.count(os.sep) - base >= depth:
+            dirs[:] = []
+        yield folder, dirs, files
+
+
+def snapshot(root: Path, output: Path | None, depth: int | None = None) -> dict[str, tuple[int, int]]:
     """(modification time, size) of every file a build may read under `root`: not hidden files
     or folders (.cache/, .git/, editor swap files), not EPUBs, not the output."""
     seen: dict[str, tuple[int, int]] = {}
     skip = {os.path.realpath(output)} if output else set()
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+    for folder, _dirs, files in _folders(root, depth):
         for name in files:
             if name.startswith(".") or name.endswith((".epub", "~")):
                 continue
@@ -65,12 +75,16 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
 
     path = Path(source)
     root = path if path.is_dir() else path.parent
+    # A book folder is the book: all of it is watched.  A lone article may sit in a big folder
+    # (a home folder, a folder of many articles): there, only its folder and the subfolders
+    # its images are likely in, two levels down.
+    depth = None if path.is_dir() else LONE_FILE_DEPTH
     out = Path(output).resolve() if output else None
     memory = cachelib.Memory()  # the last build's chapters and compressed entries (book.cache)
     say(f"watching {sourcelib.display(root)}/ for changes (Ctrl-C to stop)")
     wake = _Inotify.open()
     try:
-        before = snapshot(root, out)
+        before = snapshot(root, out, depth)
         while True:
             _once(run_build, memory, say)
             while True:
@@ -79,9 +93,9 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
                 if wake is None:
                     time.sleep(interval)
                 else:
-                    wake.watch_tree(root)
+                    wake.watch_tree(root, depth)
                     wake.wait(max(interval, INOTIFY_INTERVAL) if stop is None else interval)
-                now = snapshot(root, out)
+                now = snapshot(root, out, depth)
                 if now != before:
                     changed = sorted(set(now) ^ set(before) | {p for p in now if before.get(p) != now[p]})
                     names = ", ".join(os.path.relpath(p, root) for p in changed[:3])
@@ -122,9 +136,8 @@ class _Inotify:
             return None
         return cls(libc, fd) if fd >= 0 else None
 
-    def watch_tree(self, root: Path) -> None:
-        for folder, dirs, _files in os.walk(root):
-            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+    def watch_tree(self, root: Path, depth: int | None = None) -> None:
+        for folder, _dirs, _files in _folders(root, depth):
             try:
                 key = (folder, os.stat(folder).st_ino)
             except OSError:

@@ -625,3 +625,14 @@ def test_snapshot_without_output_sees_same_size_edits(tmp_path):
     now = watch.snapshot(src, None)
     assert now[str(ch1)] != snap[str(ch1)]
     assert {p: v for p, v in now.items() if p != str(ch1)} == {p: v for p, v in snap.items() if p != str(ch1)}
+
+
+def test_snapshot_of_a_lone_articles_folder_goes_two_levels_down(tmp_path):
+    """A lone article may sit in a big folder: only two levels below it are watched, a book
+    folder is watched whole."""
+    for name in ["a.md", "images/1.png", "images/big/2.png", "images/big/deeper/3.png"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x", "utf-8")
+    rel = lambda snap: sorted(Path(p).relative_to(tmp_path).as_posix() for p in snap)  # noqa: E731
+    assert rel(watch.snapshot(tmp_path, None, watch.LONE_FILE_DEPTH)) == ["a.md", "images/1.png", "images/big/2.png"]
+    assert "images/big/deeper/3.png" in rel(watch.snapshot(tmp_path, None))
