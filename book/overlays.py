@@ -109,10 +109,33 @@ def _is_noteref(el) -> bool:
     return any(n.get(f"{{{OPS}}}type") == "noteref" or n.get("role") == "doc-noteref" for n in el.iter())
 
 
+# Words written with a full stop that does not end the sentence ("Dr. Patel", "e.g. walking"):
+# titles and abbreviations common in English, Spanish, French and German articles, compared
+# lower-cased and without their inner full stops ("e.g." → "eg").
+_ABBREVIATIONS = frozenset("""
+dr mr mrs ms mx prof sr sra srta dra jr st mt vs eg ie cf approx fig figs no nos vol pp ca
+dept univ mme mlle mgr bzw zb usw evtl ggf dh
+""".split())
+_WORD_BEFORE = re.compile(r"(\w[\w.]*)$")
+
+
+def _ends_sentence(text: str, m: re.Match) -> bool:
+    """Whether the match of _END really ends a sentence: a lone full stop after an abbreviation,
+    or before a word in lower case ("… etc. and more"), does not."""
+    if m.group().strip() != ".":
+        return True
+    word = _WORD_BEFORE.search(text, 0, m.start())
+    if word and word.group(1).replace(".", "").lower() in _ABBREVIATIONS:
+        return False
+    return not text[m.end():m.end() + 1].islower()
+
+
 def _split_text(text: str) -> list[tuple[str, bool]]:
     """Text → [(piece, ends_sentence)]."""
     out, start = [], 0
     for m in _END.finditer(text):
+        if not _ends_sentence(text, m):
+            continue
         out.append((text[start:m.end()], True))
         start = m.end()
     if start < len(text):

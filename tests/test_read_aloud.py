@@ -220,3 +220,20 @@ def test_note_numbers_are_not_read_aloud():
     texts = [s.text for s in segment("EPUB/text/ch001.xhtml", doc, 1, "en").sentences]
     # the sentence ends after the note reference that follows its full stop, and the number is not said
     assert texts == ["The clock ticked on.", "Then it stopped."]
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("Dr. Patel said so. Then we left.", ["Dr. Patel said so.", "Then we left."]),
+    ("Walk daily, e.g. after lunch. It helps.", ["Walk daily, e.g. after lunch.", "It helps."]),
+    ("Pregunte a la Dra. López. Ella sabe.", ["Pregunte a la Dra. López.", "Ella sabe."]),
+    ("Surgery vs. rest: see fig. 2 first.", ["Surgery vs. rest: see fig. 2 first."]),
+    ("Stretch, walk, etc. and rest. Then sleep.", ["Stretch, walk, etc. and rest.", "Then sleep."]),
+    ("Apples, pears etc. The end!", ["Apples, pears etc.", "The end!"]),
+    ("Really? Yes. Fine… Go.", ["Really?", "Yes.", "Fine…", "Go."]),
+])
+def test_a_full_stop_after_an_abbreviation_does_not_end_the_sentence(text, sentences):
+    from book.overlays import segment
+
+    doc = ('<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head><title>t</title></head>'
+           f'<body><p>{text}</p></body></html>').encode()
+    assert [s.text for s in segment("EPUB/text/ch001.xhtml", doc, 1, "en").sentences] == sentences
