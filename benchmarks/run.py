@@ -217,7 +217,7 @@ def pandoc_cmd(pandoc: str, md: Path, out: Path) -> list[str]:
     return [pandoc, md.name, "-o", str(out), "--split-level=1", "--toc"]
 
 
-def machine(pandoc: str | None) -> dict:
+def machine(pandoc: str | None, wanted: bool = True) -> dict:
     cpu = platform.processor() or "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -233,7 +233,7 @@ def machine(pandoc: str | None) -> dict:
                 mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB"
     except OSError:
         pass
-    pv = "not installed (pip install pypandoc_binary)"
+    pv = "pandoc: not found (pip install pypandoc_binary)" if wanted else "pandoc: not used (--no-pandoc)"
     if pandoc:
         pv = subprocess.run([pandoc, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     sys.path.insert(0, str(ROOT))
@@ -270,15 +270,17 @@ def say(*a):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 epilog="Run from anywhere; needs Pillow, and pypandoc_binary for pandoc.")
-    p.add_argument("--words", type=int, default=1_000_000)
-    p.add_argument("--chapters", type=int, default=200)
-    p.add_argument("--images", type=int, default=40)
-    p.add_argument("--sizes", default="250000,500000,1000000", help="comma-separated word counts")
-    p.add_argument("--batch", type=int, default=500, help="number of short articles (0: skip)")
-    p.add_argument("--batch-words", type=int, default=800)
-    p.add_argument("--repeat", type=int, default=1, help="runs of each tool (alternating)")
+    p.add_argument("--words", type=int, default=1_000_000, help="words in the synthetic book (default 1,000,000)")
+    p.add_argument("--chapters", type=int, default=200, help="chapter files it is split into (default 200)")
+    p.add_argument("--images", type=int, default=40, help="PNG images in it, each with alt text (default 40)")
+    p.add_argument("--sizes", default="250000,500000,1000000",
+                   help="comma-separated word counts for the scaling table (default 250000,500000,1000000)")
+    p.add_argument("--batch", type=int, default=500, help="number of short articles for the batch (0: skip)")
+    p.add_argument("--batch-words", type=int, default=800, help="words per batch article (default 800)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="runs of each tool, alternating; medians are reported (3 evens out a busy machine)")
     p.add_argument("--quick", action="store_true", help="100,000 words, sizes 25k/50k/100k, batch 50")
-    p.add_argument("--no-pandoc", action="store_true")
+    p.add_argument("--no-pandoc", action="store_true", help="measure book only")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary folder)")
     args = p.parse_args(argv)
@@ -288,7 +290,7 @@ def main(argv=None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     pandoc = None if args.no_pandoc else pandoc_path()
-    info = machine(pandoc)
+    info = machine(pandoc, wanted=not args.no_pandoc)
     results: dict = {"machine": info, "args": vars(args)}
     say(f"machine: {info['cores']} cores, {info['cpu']}, {info['memory']} RAM; Python {info['python']}; "
         f"{info['pandoc']}; book {info['book']}")
@@ -307,11 +309,15 @@ def main(argv=None) -> int:
             measure(pandoc_cmd(pandoc, warm.pandoc_md, work / "warmup-pd.epub"), cwd=warm.folder)
 
         # 1. book against pandoc ------------------------------------------------------------
-        say(f"\n== 1. {args.words:,} words, {args.chapters} chapters, {args.images} images: book against pandoc ==")
+        say(f"\n== 1. {args.words:,} words, {args.chapters} chapters, {args.images} images: "
+            + ("book against pandoc ==" if pandoc else "book (no pandoc to compare with) =="))
         t = time.perf_counter()
         big = synth.generate(work / "big", words=args.words, chapters=args.chapters, images=args.images)
         say(f"(wrote the book: {big.words:,} words, "
             f"{sum(p.stat().st_size for p in big.chapters) / 1e6:.1f} MB of Markdown, {time.perf_counter() - t:.1f} s)")
+        # One build of this book first, not measured: its files in the page cache, the workers'
+        # code paths warm, as for every later run (run 1 was otherwise often the slowest).
+        measure(book_cmd(big.folder, work / "big-warm.epub", "--no-cache"), cwd=work, env=env)
         runs: dict[str, list[dict]] = {"book": [], "book --jobs 1": [], "pandoc": []}
         for r in range(args.repeat):
             runs["book"].append(measure(book_cmd(big.folder, work / "big.epub", "--no-cache"), cwd=work, env=env))

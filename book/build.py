@@ -145,6 +145,10 @@ def _build(source_path, output, *, strict, progress, read_aloud, speech_cache, a
                 ordered.append((h.level, h.text, chapter.name, h.line))
     findings += rules.check_heading_order(ordered)
     findings += _missing_link_targets(source, chapters)
+    # In reading order — book.yaml (the disclaimer), then each chapter, by line — whichever
+    # check found them, so an author fixes them from the top down.
+    position = {source.meta_file: -1, **{c.name: i for i, c in enumerate(source.chapters)}}
+    findings.sort(key=lambda f: (position.get(f.file, len(position)), f.line or 0))
     errors = [f for f in findings if f.severity == rules.ERROR or strict]
     if errors:
         raise BuildFailed(problems=[Problem(str(f) + (" (an error because of --strict)"

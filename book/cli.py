@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 import traceback
 
 from . import __version__
@@ -18,6 +19,8 @@ exit status:
   3  check: the EPUB has errors or accessibility violations
   4  a checker (Java, EPUBCheck, DAISY Ace, Chromium) is missing or failed to run
   5  the EPUB could not be written (the output path is a folder or not writable)
+ 70  an internal error (a bug in book): run again with --debug and report the traceback
+book build --watch runs until Ctrl-C, then exits 0.
 """
 
 
@@ -151,6 +154,10 @@ def _build(args) -> int:
 
     batch = parallel.expand_sources(args.source or ["content"])
     if args.watch and batch.is_batch:
+        if batch.article_folders:
+            raise UsageError(f"--watch builds one book, and '{sorted(batch.article_folders)[0]}' is a folder of "
+                             "articles (it has no book.yaml): each builds on its own",
+                             hint="watch one article, or add a book.yaml that lists them as chapters")
         raise UsageError("--watch builds one book at a time", hint="give one Markdown file or book folder")
     if batch.is_batch:
         extra = (["--read-aloud"] if args.read_aloud else []) + (
@@ -171,8 +178,10 @@ def _build(args) -> int:
         from .watch import watch
 
         def say(line, error=False):
-            if error or not args.quiet:
-                print(f"book: {line}", file=sys.stderr if error else sys.stdout, flush=True)
+            if error:
+                print(f"book: {line}", file=sys.stderr, flush=True)
+            elif not args.quiet:
+                print(line, flush=True)
 
         def once():
             result, line = run()
@@ -181,6 +190,8 @@ def _build(args) -> int:
                 line += f", {stats.misses} of {stats.chapters} chapter(s) rendered"
             return line
 
+        if not Path(batch.sources[0]).exists():
+            run()  # the same error as without --watch: there is nothing to watch
         return watch(batch.sources[0], once, say=say, output=args.output)
     _result, line = run()
     if not args.quiet:

@@ -135,9 +135,13 @@ def parse_yaml(text: str, file: str, offset: int = 0) -> tuple[dict, dict[str, i
                           line=offset + 1, hint="write lines like 'title: My Book'")
     lines = {"": offset or 1}
     if isinstance(node, yaml.MappingNode):
-        for key, _value in node.value:
+        for key, value in node.value:
             if isinstance(key, yaml.ScalarNode):
                 lines[key.value] = key.start_mark.line + 1 + offset
+                if isinstance(value, yaml.SequenceNode):  # "chapters=two.md": the line of that entry
+                    for item in value.value:
+                        if isinstance(item, yaml.ScalarNode):
+                            lines.setdefault(f"{key.value}={item.value.strip()}", item.start_mark.line + 1 + offset)
     return data, lines
 
 
@@ -204,11 +208,11 @@ def _load_folder(p: Path) -> Source:
     yml_real = yml.resolve()
     chapters = []
     for ref in meta.chapters:
-        cp = resolve_inside(root, yml_real, ref, what="chapter file", file=name,
-                            line=lines.get("chapters"), real_root=root)
+        line = lines.get(f"chapters={ref}", lines.get("chapters"))
+        cp = resolve_inside(root, yml_real, ref, what="chapter file", file=name, line=line, real_root=root)
         if not cp.is_file():
             raise SourceError(f"chapter file '{ref}' does not exist", file=name,
-                              line=lines.get("chapters"), hint="check the name in chapters:")
+                              line=line, hint="check the name in chapters:")
         cname = display(cp)
         ctext = read_text(cp, cname)
         fm, body, first = split_front_matter(ctext, cname)

@@ -88,21 +88,45 @@ class RenderedChapter:
 
 class Locator:
     """Finds the source line of a piece of text, for `file:line` messages.  Python-Markdown keeps
-    no line numbers, so we search the chapter's own text; the first match is the answer."""
+    no line numbers, so we search the chapter's own text.  `line` gives the first line with the
+    text; `next_line` and `heading_line` are for elements met in document order, so the second
+    image with the same file, or the second heading with the same words, gets its own line."""
 
     def __init__(self, chapter: Chapter):
         self.chapter = chapter
         self.lines = chapter.text.split("\n")
+        self._cursors: dict[str, int] = {}  # needle -> index of the line after its last answer
+        self._headings: list[tuple[int, str, str]] | None = None  # (index, line, heading text)
+        self._used_headings: set[int] = set()
 
     def heading_line(self, text: str) -> int | None:
-        """Line of a heading: only lines that start with `#` are searched, so finding every
+        """Line of a heading: first a `#` line whose heading text is exactly `text`, then one that
+        contains it, each line answered once; only `#` lines are searched, so finding every
         heading of a chapter stays linear in its length."""
-        if not hasattr(self, "_headings"):
-            self._headings = [(i, ln) for i, ln in enumerate(self.lines) if ln.lstrip().startswith("#")]
-        for i, ln in self._headings:
-            if text and text in ln:
+        if self._headings is None:
+            self._headings = [(i, ln, _ATX.sub("", ln.strip()).strip()) for i, ln in enumerate(self.lines)
+                              if ln.lstrip().startswith("#")]
+        exact = [i for i, _ln, bare in self._headings if text and bare == text]
+        loose = [i for i, ln, _bare in self._headings if text and text in ln]
+        for i in exact + loose:
+            if i not in self._used_headings:
+                self._used_headings.add(i)
                 return self.chapter.first_line + i
+        if exact or loose:
+            return self.chapter.first_line + (exact or loose)[0]
         return self.line(text)
+
+    def next_line(self, *needles: str) -> int | None:
+        """The line of the next occurrence of the first needle found, after the one this needle
+        last answered; when there is no further one, the first (as `line`)."""
+        for needle in needles:
+            if not needle:
+                continue
+            for i in range(self._cursors.get(needle, 0), len(self.lines)):
+                if needle in self.lines[i]:
+                    self._cursors[needle] = i + 1
+                    return self.chapter.first_line + i
+        return self.line(*needles)
 
     def line(self, *needles: str) -> int | None:
         for needle in needles:
@@ -112,6 +136,10 @@ class Locator:
                 if needle in text:
                     return self.chapter.first_line + i
         return None
+
+
+# An ATX heading's markers and attribute list: "## Pain ## {#pain}" → "Pain".
+_ATX = re.compile(r"^#+\s*|\s*#*\s*(?:\{[^}]*\})?\s*#*\s*$")
 
 
 @dataclass
@@ -158,8 +186,10 @@ def _pass_images(tree, ctx: Context) -> None:
         alt = (img.get("alt") or "").strip()
         classes = img.get("class", "").split()
         decorative = "decorative" in classes
-        needles = (f"]({src}", src, alt[:40] if alt else "")
-        line = ctx.locator.line(*needles)
+        # An image without a description is found by `![](`: not the line of an earlier image
+        # of the same file that has one.
+        needles = (f"]({src}", src, alt[:40]) if alt else (f"![]({src}", f"]({src}", src)
+        line = ctx.locator.next_line(*needles)
         if not src:
             raise SourceError("an image has no file name", file=ctx.chapter.name, line=line,
                               hint="write ![description](images/picture.png)")

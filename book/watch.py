@@ -17,11 +17,15 @@ change; Ctrl-C stops it.
 from __future__ import annotations
 
 import gc
+import html
 import os
+import posixpath
+import re
 import select
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 from .errors import BookError
 
@@ -31,27 +35,23 @@ from .errors import BookError
 INTERVAL = 0.1
 INOTIFY_INTERVAL = 1.0
 SETTLE = 0.01  # after a wake-up, until the writes stop (an editor saves in several steps)
-LONE_FILE_DEPTH = 2
 # Folders never watched: the caches book writes, version control, dependencies.
 _SKIP_DIRS = {"node_modules", "__pycache__"}
 
 
-def _folders(root: Path, depth: int | None):
-    """os.walk of `root` without hidden folders and dependencies, `depth` levels deep at most."""
-    base = str(root).rstrip(os.sep).count(os.sep)
+def _folders(root: Path):
+    """os.walk of `root` without hidden folders and dependencies."""
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
-        if depth is not None and folder.count(os.sep) - base >= depth:
-            dirs[:] = []
         yield folder, dirs, files
 
 
-def snapshot(root: Path, output: Path | None, depth: int | None = None) -> dict[str, tuple[int, int]]:
+def snapshot(root: Path, output: Path | None) -> dict[str, tuple[int, int]]:
     """(modification time, size) of every file a build may read under `root`: not hidden files
     or folders (.cache/, .git/, editor swap files), not EPUBs, not the output."""
     seen: dict[str, tuple[int, int]] = {}
     skip = {os.path.realpath(output)} if output else set()
-    for folder, _dirs, files in _folders(root, depth):
+    for folder, _dirs, files in _folders(root):
         for name in files:
             if name.startswith(".") or name.endswith((".epub", "~")):
                 continue
@@ -65,6 +65,54 @@ def snapshot(root: Path, output: Path | None, depth: int | None = None) -> dict[
     return seen
 
 
+# Where a Markdown article names other files: link and image targets, reference definitions,
+# src/href in raw HTML, and the cover picture in its front matter.
+_REFERENCES = re.compile(r"""\]\(\s*<?([^)\s>]+)|^\s*\[[^\]]+\]:\s*<?([^\s>]+)|(?:src|href)\s*=\s*["']([^"']+)["']"""
+                         r"""|^cover-image:\s*["']?([^"'\s#]+)""", re.M)
+
+
+def article_scope(article: Path) -> tuple[set[Path], set[Path]]:
+    """What a lone article's build may read: (files, folders to watch whole).  The article and
+    the files it names; for a name inside a folder (`images/fig.png`), that whole top folder,
+    so an image that does not exist yet is seen when it appears.  The rest of the article's
+    folder — other articles, downloads — is not the article's business."""
+    root = article.parent
+    files, folders = {article}, set()
+    try:
+        text = article.read_text("utf-8", "replace")
+    except OSError:
+        return files, folders
+    for m in _REFERENCES.finditer(text):
+        ref = unquote(html.unescape(next(g for g in m.groups() if g))).split("#")[0].split("?")[0]
+        if not ref or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith(("/", "\\")):
+            continue  # an address, a link inside the page, an absolute path (refused by the build)
+        parts = posixpath.normpath(ref).split("/")
+        if parts[0] in ("..", ".", ""):
+            continue  # outside the article's folder: refused by the build
+        if len(parts) == 1:
+            files.add(root / parts[0])
+        else:
+            folders.add(root / parts[0])
+    return files, folders
+
+
+def _look(path: Path, output: Path | None) -> dict[str, tuple[int, int]]:
+    """The snapshot of a book folder, or of what a lone article reads (a missing file counts)."""
+    if path.is_dir():
+        return snapshot(path, output)
+    files, folders = article_scope(path)
+    seen: dict[str, tuple[int, int]] = {}
+    for folder in sorted(folders):
+        seen.update(snapshot(folder, output))
+    for f in files:
+        try:
+            st = os.stat(f)
+            seen[str(f)] = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            seen[str(f)] = (-1, -1)
+    return seen
+
+
 def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: str | None = None,
           stop=None) -> int:
     """Build `source` with `run_build()` (which returns a line to print), then again after every
@@ -75,16 +123,12 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
 
     path = Path(source)
     root = path if path.is_dir() else path.parent
-    # A book folder is the book: all of it is watched.  A lone article may sit in a big folder
-    # (a home folder, a folder of many articles): there, only its folder and the subfolders
-    # its images are likely in, two levels down.
-    depth = None if path.is_dir() else LONE_FILE_DEPTH
     out = Path(output).resolve() if output else None
     memory = cachelib.Memory()  # the last build's chapters and compressed entries (book.cache)
     say(f"watching {sourcelib.display(root)}/ for changes (Ctrl-C to stop)")
     wake = _Inotify.open()
     try:
-        before = snapshot(root, out, depth)
+        before = _look(path, out)
         while True:
             _once(run_build, memory, say)
             while True:
@@ -93,9 +137,14 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
                 if wake is None:
                     time.sleep(interval)
                 else:
-                    wake.watch_tree(root, depth)
+                    if path.is_dir():
+                        wake.watch_tree(root)
+                    else:  # the article's folder, and the folders its images are in
+                        wake.watch_tree(root, recursive=False)
+                        for folder in article_scope(path)[1]:
+                            wake.watch_tree(folder)
                     wake.wait(max(interval, INOTIFY_INTERVAL) if stop is None else interval)
-                now = snapshot(root, out, depth)
+                now = _look(path, out)
                 if now != before:
                     changed = sorted(set(now) ^ set(before) | {p for p in now if before.get(p) != now[p]})
                     names = ", ".join(os.path.relpath(p, root) for p in changed[:3])
@@ -136,8 +185,9 @@ class _Inotify:
             return None
         return cls(libc, fd) if fd >= 0 else None
 
-    def watch_tree(self, root: Path, depth: int | None = None) -> None:
-        for folder, _dirs, _files in _folders(root, depth):
+    def watch_tree(self, root: Path, recursive: bool = True) -> None:
+        """Watch `root` and, if `recursive`, the folders below it."""
+        for folder, _dirs, _files in (_folders(root) if recursive else [(str(root), [], [])]):
             try:
                 key = (folder, os.stat(folder).st_ino)
             except OSError:

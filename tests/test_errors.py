@@ -303,3 +303,45 @@ def test_inline_styles_removed_but_column_alignment_kept(tmp_path, capsys):
         html = z.read("EPUB/text/ch001.xhtml").decode()
     assert "<p>Styled</p>" in html and "color" not in html
     assert '<td style="text-align: right;">2</td>' in html
+
+
+# ---------------------------------------------------------------------------------------------
+# Lines and order of messages: an author fixes them from the top down, at the line named.
+
+
+def test_a_heading_skip_names_the_heading_line_not_an_earlier_line_with_the_same_word(tmp_path, capsys):
+    code, err, _ = run(tmp_path, capsys, {"a.md": GOOD_FRONT + "# Why Pain Happens\n\nText.\n\n### Pain\n\nMore.\n"})
+    assert code == 1
+    assert re.search(r"a\.md:9: error: \[heading-skip\] heading 'Pain'", err), err
+
+
+def test_an_image_without_a_description_names_its_own_line(tmp_path, capsys):
+    code, err, _ = run(tmp_path, capsys, {"a.md": GOOD_FRONT + "# H\n\nSee ![A red square.](p.png)\n\nAgain:\n\n![](p.png)\n",
+                                          "p.png": png()})
+    assert code == 1
+    assert re.search(r"a\.md:11: error: \[img-alt-missing\] image 'p\.png' has no description", err), err
+
+
+def test_a_missing_chapter_names_its_line_in_book_yaml(tmp_path, capsys):
+    files = {"book.yaml": "title: T\nlang: en\nchapters:\n  - one.md\n  - two.md\n  - three.md\n",
+             "one.md": "# One\n", "two.md": "# Two\n"}
+    code, err, _ = run(tmp_path, capsys, files, source=".")
+    assert code == 1
+    assert re.search(r"book\.yaml:6: chapter file 'three\.md' does not exist", err), err
+
+
+def test_errors_of_several_chapters_come_in_reading_order(tmp_path, capsys):
+    """A skip across chapters (found book-wide) in two.md comes before an error in three.md
+    (found in the chapter): by chapter, then line, whichever check found them."""
+    files = {"book.yaml": "title: T\nlang: en\nchapters: [one.md, two.md, three.md]\n",
+             "one.md": "# One\n\nText.\n", "two.md": "Text first.\n\n### Too deep\n", "three.md": "# Three\n\n![](p.png)\n",
+             "p.png": png()}
+    code, err, _ = run(tmp_path, capsys, files, source=".")
+    assert code == 1
+    lines = [ln for ln in err.splitlines() if "error:" in ln]
+    assert [re.search(r"(\w+\.md):\d+:", ln).group(1) for ln in lines] == ["two.md", "three.md"], err
+
+
+def test_watch_of_a_source_that_does_not_exist_fails_at_once(tmp_path, capsys):
+    assert main(["build", str(tmp_path / "nope.md"), "--watch"]) == 1
+    assert "no such file or folder" in capsys.readouterr().err

@@ -529,7 +529,7 @@ def test_cli_watch_end_to_end(tmp_path):
             f.write("\nA line added while watching.\n")
         second = wait_for(lines, lambda l: "wrote" in l, 30, seen)
         assert "1 of 3 chapter(s) rendered" in second, seen
-        assert any(l.strip() == "book: changed: ch1.md" for l in seen), seen
+        assert any(l.strip() == "changed: ch1.md" for l in seen), seen
         proc.send_signal(signal.SIGINT)
         code = proc.wait(15)
     finally:
@@ -627,12 +627,24 @@ def test_snapshot_without_output_sees_same_size_edits(tmp_path):
     assert {p: v for p, v in now.items() if p != str(ch1)} == {p: v for p, v in snap.items() if p != str(ch1)}
 
 
-def test_snapshot_of_a_lone_articles_folder_goes_two_levels_down(tmp_path):
-    """A lone article may sit in a big folder: only two levels below it are watched, a book
-    folder is watched whole."""
-    for name in ["a.md", "images/1.png", "images/big/2.png", "images/big/deeper/3.png"]:
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_text("x", "utf-8")
-    rel = lambda snap: sorted(Path(p).relative_to(tmp_path).as_posix() for p in snap)  # noqa: E731
-    assert rel(watch.snapshot(tmp_path, None, watch.LONE_FILE_DEPTH)) == ["a.md", "images/1.png", "images/big/2.png"]
-    assert "images/big/deeper/3.png" in rel(watch.snapshot(tmp_path, None))
+def test_a_lone_article_watches_what_it_names_not_its_whole_folder(tmp_path):
+    """A lone article may sit in a big folder: the watcher looks at the article, the files it
+    names and the whole folders its images are in (however deep the image, and before it
+    exists), not at other files beside it."""
+    article = tmp_path / "a.md"
+    article.write_text("---\ntitle: T\nlang: en\ncover-image: cover.png\n---\n# A\n\n"
+                       "![Deep.](assets/img/2024/deep.png)\n\n<img src=\"pics/b.png\" alt=\"B\">\n\n"
+                       "[site](https://example.org) [top](#a) ![](../outside.png)\n", "utf-8")
+    (tmp_path / "other.md").write_text("# Another article\n", "utf-8")
+    files, folders = watch.article_scope(article)
+    assert files == {article, tmp_path / "cover.png"}
+    assert folders == {tmp_path / "assets", tmp_path / "pics"}
+
+    look = lambda: watch._look(article, None)  # noqa: E731
+    before = look()
+    (tmp_path / "other.md").write_text("# Changed\n", "utf-8")
+    assert look() == before, "another article beside it is not watched"
+    deep = tmp_path / "assets" / "img" / "2024" / "deep.png"
+    deep.parent.mkdir(parents=True)
+    deep.write_bytes(b"png")
+    assert str(deep) in look() and look() != before, "an image four levels down is seen when it appears"
