@@ -9,7 +9,7 @@ from pathlib import Path
 import traceback
 
 from . import __version__
-from .errors import EXIT_OK, EXIT_USAGE, BookError, UsageError
+from .errors import EXIT_OK, EXIT_USAGE, BookError, Problem, UsageError
 
 EPILOG = """\
 exit status:
@@ -202,8 +202,8 @@ def _build(args) -> int:
 def _report(args, result) -> str:
     """Print the build's warnings (unless --quiet); return its one-line summary."""
     if not args.quiet:
-        for w in result.warnings:
-            print(f"book: {w}", file=sys.stderr)
+        for w in result.warnings:  # source problems that do not stop the build, and rule warnings
+            print(f"book: {w.labelled('warning: ') if isinstance(w, Problem) else w}", file=sys.stderr)
         if result.conformance_blockers and (result.source.meta.accessibility.certified_by
                                             or result.source.meta.accessibility.conforms_to):
             print("book: the conformance claim was NOT written; fix these and build again:", file=sys.stderr)

@@ -41,7 +41,12 @@ class Problem:
     hint: str | None = None
 
     def __str__(self) -> str:
-        return where(self.file, self.line) + self.message + (f" — {self.hint}" if self.hint else "")
+        return self.labelled("")
+
+    def labelled(self, label: str) -> str:
+        """The message with a severity after its place, as rule findings have one:
+        ``book.yaml:8: warning: unknown front-matter key …``."""
+        return where(self.file, self.line) + label + self.message + (f" — {self.hint}" if self.hint else "")
 
 
 class BookError(Exception):

@@ -90,7 +90,7 @@ def test_every_problem_in_front_matter_reported_at_once(tmp_path, capsys):
 def test_unknown_key_warns_with_suggestion(tmp_path, capsys):
     code, err, out = run(tmp_path, capsys, {"a.md": "---\ntitle: T\nlang: en\nauthour: Me\n---\n# H\n\nx\n"})
     assert code == 0 and out.exists()
-    assert re.search(r"a\.md:4: unknown front-matter key 'authour' is ignored — did you mean 'author'\?", err), err
+    assert re.search(r"a\.md:4: warning: unknown front-matter key 'authour' is ignored — did you mean 'author'\?", err), err
 
 
 def test_book_folder_problems(tmp_path, capsys):
