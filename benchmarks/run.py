@@ -370,8 +370,8 @@ def main(argv=None) -> int:
             for r in range(max(3, args.repeat)):
                 ch = big.chapters[(r * 37 + 11) % len(big.chapters)]
                 reb["one chapter edited, --watch"].append(
-                    w.rebuild(lambda ch=ch: ch.write_text(ch.read_text("utf-8") + f"\nA watched edit ({r + 1}).\n",
-                                                          "utf-8"), work / "w.epub"))
+                    w.rebuild(lambda ch=ch, r=r: ch.write_text(ch.read_text("utf-8") + f"\nA watched edit ({r + 1}).\n",
+                                                                "utf-8"), work / "w.epub"))
         measure(book_cmd(big.folder, work / "c5.epub", "--no-cache"), cwd=work, env=env)
         same &= (work / "w.epub").read_bytes() == (work / "c5.epub").read_bytes()
         cold = reb["cold (empty cache)"]

@@ -161,7 +161,8 @@ def _build(source_path, output, *, strict, progress, read_aloud, speech_cache, a
         headings_well_nested=not any(f.rule == "heading-skip" for f in findings),
         heading_count=len(ordered),
     )
-    blockers = [str(f) for f in findings if f.severity == rules.WARNING and f.rule.startswith(("img-", "heading-", "link-", "table-"))]
+    blockers = [str(f) for f in findings
+                if f.severity == rules.WARNING and f.rule.startswith(("img-", "heading-", "link-", "table-"))]
     conformance = _conformance(meta, blockers)
 
     # 4. assemble

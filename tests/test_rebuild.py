@@ -522,14 +522,14 @@ def test_cli_watch_end_to_end(tmp_path):
     threading.Thread(target=lambda: errors.extend(proc.stderr), daemon=True).start()
     seen: list = []
     try:
-        first = wait_for(lines, lambda l: "wrote" in l, 30, seen)
+        first = wait_for(lines, lambda ln: "wrote" in ln, 30, seen)
         assert "3 of 3 chapter(s) rendered" in first
         assert out.is_file()
         with (src / "ch1.md").open("a", encoding="utf-8") as f:
             f.write("\nA line added while watching.\n")
-        second = wait_for(lines, lambda l: "wrote" in l, 30, seen)
+        second = wait_for(lines, lambda ln: "wrote" in ln, 30, seen)
         assert "1 of 3 chapter(s) rendered" in second, seen
-        assert any(l.strip() == "changed: ch1.md" for l in seen), seen
+        assert any(ln.strip() == "changed: ch1.md" for ln in seen), seen
         proc.send_signal(signal.SIGINT)
         code = proc.wait(15)
     finally:
@@ -543,7 +543,7 @@ def test_cli_watch_end_to_end(tmp_path):
         if line is not None:
             rest.append(line)
     assert code == 0, (seen, rest, errors)
-    assert any("stopped watching" in l for l in rest), (rest, errors)
+    assert any("stopped watching" in ln for ln in rest), (rest, errors)
     with zipfile.ZipFile(out) as z:
         assert any(b"A line added while watching." in z.read(n) for n in z.namelist())
 
