@@ -43,6 +43,10 @@ class _EscapeUnknownTags(Postprocessor):
         return text
 
 
+# The Python-Markdown release the tables below were written against (their regexes are its).
+# Under another release, a pattern whose regex differs is simply not skipped.
+WRITTEN_FOR = "3.11"
+
 # What a pattern's regular expression must find in the text to match at all: (regex, substrings).
 # A pattern is skipped only when its compiled regex is exactly the one listed here and none of
 # the substrings is in the text — so another version of Python-Markdown, or an extension that
@@ -71,8 +75,9 @@ def _needs(name: str, pattern) -> frozenset[str] | None:
     if not isinstance(pattern, inlinepatterns.InlineProcessor):
         return None
     regex = pattern.compiled_re.pattern
-    if isinstance(pattern, inlinepatterns.DelimiterProcessor):
-        # `*`/`_` emphasis: its regex is the tokens joined with `|` (Python-Markdown ≥ 3.11).
+    delimiters = getattr(inlinepatterns, "DelimiterProcessor", None)  # Python-Markdown ≥ 3.11
+    if delimiters is not None and isinstance(pattern, delimiters):
+        # `*`/`_` emphasis: its regex is the tokens joined with `|`.
         ok = regex == "|".join(map(re.escape, pattern.tokens))
         return frozenset(pattern.tokens) if ok else None
     if isinstance(pattern, inlinepatterns.HtmlInlineProcessor) and name == "html" and regex.startswith("(<"):
