@@ -29,7 +29,7 @@ from pathlib import Path
 from . import a11y, cover, images, rules, transform
 from . import cache as cachelib
 from .errors import BuildFailed, OutputError, Problem
-from .l10n import label_lang, labels, lang_attrs
+from .l10n import human_date, label_lang, labels, lang_attrs
 from .package import NavEntry, PackageItem, esc, ncx_document, nav_document, write_epub, xhtml
 from .source import Chapter, Source, load, resolve_inside
 from .styles import stylesheet
@@ -379,7 +379,7 @@ def _assemble(source: Source, chapters, disclaimer, cover_png: bytes | None = No
     if meta.publisher:
         tp.append(f'<p class="publisher">{esc(meta.publisher)}</p>')
     if meta.date:
-        tp.append(f'<p class="date"><time datetime="{esc(meta.date)}">{esc(meta.date)}</time></p>')
+        tp.append(f'<p class="date"><time datetime="{esc(meta.date)}">{esc(human_date(meta.date, meta.lang))}</time></p>')
     if meta.rights:
         tp.append(f'<p class="rights">{esc(meta.rights)}</p>')
     tp.append("</section>")

@@ -30,6 +30,39 @@ LABELS = {
 }
 
 
+# Month names for the date on the title page, in the languages book has labels for.
+_MONTHS = {
+    "en": "January February March April May June July August September October November December",
+    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+    "ar": "يناير فبراير مارس أبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر",
+    "he": "ינואר פברואר מרץ אפריל מאי יוני יולי אוגוסט ספטמבר אוקטובר נובמבר דצמבר",
+}
+
+
+def human_date(iso: str, lang: str) -> str:
+    """A YYYY-MM-DD date as a reader of `lang` writes it ("14 March 2024", "March 14, 2024" in
+    US English, "14. März 2024", "2024年3月14日"), so it reads well on the page and aloud (a
+    speech engine says an ISO date digit group by digit group).  The ISO form stays in the
+    `<time datetime>` around it.  Other languages, and anything else, keep the ISO form."""
+    try:
+        year, month, day = (int(x) for x in iso.split("-"))
+    except ValueError:
+        return iso
+    primary = lang.split("-")[0].lower()
+    if primary == "ja":
+        return f"{year}年{month}月{day}日"
+    months = _MONTHS.get(primary)
+    if months is None or not 1 <= month <= 12:
+        return iso
+    name = months.split()[month - 1]
+    if primary == "en" and lang.lower() in ("en-us", "en-ph"):
+        return f"{name} {day}, {year}"
+    return {"es": f"{day} de {name} de {year}", "de": f"{day}. {name} {year}", "he": f"{day} ב{name} {year}",
+            "fr": f"{'1er' if day == 1 else day} {name} {year}"}.get(primary, f"{day} {name} {year}")
+
+
 def labels(primary_language: str) -> dict[str, str]:
     return LABELS.get(primary_language, LABELS["en"])
 

@@ -302,3 +302,18 @@ def test_footnotes_stay_with_their_section(tmp_path):
     for doc, name in ((one, "ch001"), (two, "ch002")):
         for ref in doc.xpath("//x:a[@epub:type='noteref']", namespaces=NS):
             assert epub.resolves(f"EPUB/text/{name}.xhtml" + ref.get("href"))
+
+
+@pytest.mark.parametrize("lang, shown", [
+    ("en", "14 March 2024"), ("en-US", "March 14, 2024"), ("es", "14 de marzo de 2024"), ("fr", "14 mars 2024"),
+    ("de", "14. März 2024"), ("ar", "14 مارس 2024"), ("he", "14 במרץ 2024"), ("ja", "2024年3月14日"),
+    ("sw", "2024-03-14"),  # no month names for this language: the ISO date, which is neutral
+])
+def test_the_title_page_shows_the_date_as_readers_of_the_language_write_it(tmp_path, lang, shown):
+    """A date reads well on the page and aloud (a speech engine says an ISO date digit group by
+    digit group); the machine-readable date stays in <time datetime>."""
+    src = tmp_path / "a.md"
+    src.write_text(f"---\ntitle: T\nlang: {lang}\ndate: 2024-03-14\n---\n# H\n\nText.\n", "utf-8")
+    out = build(src, tmp_path / "a.epub").output
+    time_ = Epub(out).xml("EPUB/text/titlepage.xhtml").xpath("//x:time", namespaces=NS)[0]
+    assert time_.get("datetime") == "2024-03-14" and time_.text == shown
