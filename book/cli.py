@@ -20,7 +20,7 @@ exit status:
   4  a checker (Java, EPUBCheck, DAISY Ace, Chromium) is missing or failed to run
   5  the EPUB could not be written (the output path is a folder or not writable)
  70  an internal error (a bug in book): run again with --debug and report the traceback
-book build --watch runs until Ctrl-C, then exits 0.
+book build --watch runs until Ctrl-C, then exits with the status of its last build.
 """
 
 

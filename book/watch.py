@@ -117,7 +117,7 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
           stop=None) -> int:
     """Build `source` with `run_build()` (which returns a line to print), then again after every
     change, until Ctrl-C (or `stop()`, for tests, returns True).  `say(line, error=False)`
-    prints.  Returns the exit status: 0 when stopped."""
+    prints.  Returns the exit status of the last build (0: it wrote the EPUB)."""
     from . import cache as cachelib
     from . import source as sourcelib
 
@@ -127,13 +127,14 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
     memory = cachelib.Memory()  # the last build's chapters and compressed entries (book.cache)
     say(f"watching {sourcelib.display(root)}/ for changes (Ctrl-C to stop)")
     wake = _Inotify.open()
+    status = 0
     try:
         before = _look(path, out)
         while True:
-            _once(run_build, memory, say)
+            status = _once(run_build, memory, say)
             while True:
                 if stop is not None and stop():
-                    return 0
+                    return status
                 if wake is None:
                     time.sleep(interval)
                 else:
@@ -153,7 +154,9 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
                     break
     except KeyboardInterrupt:
         say("stopped watching")
-        return 0
+        # As for any build: 0 only when the last build wrote the EPUB (a failed one left the
+        # EPUB of the build before, or none).
+        return status
     finally:
         if wake is not None:
             wake.close()
@@ -215,7 +218,8 @@ class _Inotify:
         os.close(self.fd)
 
 
-def _once(run_build, memory, say) -> None:
+def _once(run_build, memory, say) -> int:
+    """One build; its exit status (0: the EPUB was written)."""
     from . import parallel
 
     start = time.perf_counter()
@@ -227,9 +231,10 @@ def _once(run_build, memory, say) -> None:
             say(str(problem), error=True)
         say("the build failed; fix the problems above and save: it builds again", error=True)
         _settle_memory()
-        return
+        return e.exit_code
     say(f"{line} in {time.perf_counter() - start:.2f} s")
     _settle_memory()
+    return 0
 
 
 def _settle_memory() -> None:

@@ -648,3 +648,18 @@ def test_a_lone_article_watches_what_it_names_not_its_whole_folder(tmp_path):
     deep.parent.mkdir(parents=True)
     deep.write_bytes(b"png")
     assert str(deep) in look() and look() != before, "an image four levels down is seen when it appears"
+
+
+def test_watch_stopped_after_a_failed_build_exits_with_that_builds_status(tmp_path):
+    """Exit status 0 only when an EPUB was written (the contract): stopped while its last build
+    had failed, the watcher says so."""
+    src = make_book(tmp_path / "book")
+    w = Watcher(src, tmp_path / "book.epub")
+    w.thread.start()
+    try:
+        w.next_line(wrote)
+        edit(src / "ch3.md", "# Chapter 3\n\nText.\n\n### Skipped a level\n")
+        w.next_line(lambda line, error: error and line.startswith("the build failed"))
+    finally:
+        w.stop()
+    assert w.code == 1
