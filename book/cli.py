@@ -86,12 +86,15 @@ def _parser() -> argparse.ArgumentParser:
                     "keys. Ctrl-C stops it. Needs the epub.js engine: in a clone, bash tests/e2e/install.sh "
                     "--no-calibre; elsewhere, npm install --prefix .tools/reader epubjs@0.3.93 jszip@3.10.1",
         epilog="examples:\n  book preview                        # builds content/, then serves it\n"
+               "  book preview my-book/ --watch       # rebuilds on every save; the page follows\n"
                "  book preview dist/my-book.epub --no-open --port 8000",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     v.add_argument("source", nargs="?", default="content",
                    help="an .epub file, or a Markdown file or book folder (default: content)")
     v.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: any free port)")
     v.add_argument("--no-open", action="store_true", help="print the URL only; do not open a browser")
+    v.add_argument("-w", "--watch", action="store_true",
+                   help="build the source again on every save; the open page reloads the book where it was")
     _debug_option(v)
     return p
 
@@ -199,11 +202,15 @@ def _build(args) -> int:
     return EXIT_OK
 
 
+def _print_warnings(result) -> None:
+    for w in result.warnings:  # source problems that do not stop the build, and rule warnings
+        print(f"book: {w.labelled('warning: ') if isinstance(w, Problem) else w}", file=sys.stderr)
+
+
 def _report(args, result) -> str:
     """Print the build's warnings (unless --quiet); return its one-line summary."""
     if not args.quiet:
-        for w in result.warnings:  # source problems that do not stop the build, and rule warnings
-            print(f"book: {w.labelled('warning: ') if isinstance(w, Problem) else w}", file=sys.stderr)
+        _print_warnings(result)
         if result.conformance_blockers and (result.source.meta.accessibility.certified_by
                                             or result.source.meta.accessibility.conforms_to):
             print("book: the conformance claim was NOT written; fix these and build again:", file=sys.stderr)
@@ -255,4 +262,16 @@ def _check(args) -> int:
 def _preview(args) -> int:
     from .preview import preview
 
-    return preview(args.source, port=args.port, open_browser=not args.no_open)
+    def run_build(out):
+        from . import parallel
+        from .build import build
+
+        with parallel.options(cache="auto"):
+            result = build(args.source, out)
+        _print_warnings(result)
+        stats = parallel.last_stats
+        rendered = f", {stats.misses} of {stats.chapters} chapter(s) rendered" if stats and stats.chapters else ""
+        return f"rebuilt the book ({result.documents} documents){rendered}"
+
+    return preview(args.source, port=args.port, open_browser=not args.no_open, watch=args.watch,
+                   run_build=run_build)

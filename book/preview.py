@@ -57,21 +57,42 @@ def routes(epub: Path, engine: dict[str, Path]) -> dict[str, Path]:
     return table
 
 
+def version(epub: Path) -> bytes:
+    """What the reader page polls while `book preview --watch` runs: a token that changes each
+    time a rebuild renames a new EPUB into place (its inode, time and size)."""
+    try:
+        st = epub.stat()
+    except OSError:
+        return b"none"
+    return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}".encode()
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     routes: dict[str, Path] = {}
+    watched: Path | None = None  # the EPUB a watcher rebuilds: /version is served
 
     def do_GET(self, head=False):
-        path = self.routes.get(urlsplit(self.path).path)
-        if path is None:
+        url_path = urlsplit(self.path).path
+        path = self.routes.get(url_path)
+        if url_path == "/version":
+            if self.watched is None:  # nothing rebuilds this book: the page need not ask again
+                self.send_response(204)
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                return
+            data, kind = version(self.watched), "text/plain; charset=utf-8"
+        elif path is None:
             self.send_error(404)
             return
-        try:
-            data = path.read_bytes()  # read per request: a rebuilt EPUB shows on reload
-        except OSError:
-            self.send_error(404)
-            return
+        else:
+            try:
+                data = path.read_bytes()  # read per request: a rebuilt EPUB shows on reload
+            except OSError:
+                self.send_error(404)
+                return
+            kind = TYPES.get(path.suffix, "application/octet-stream")
         self.send_response(200)
-        self.send_header("Content-Type", TYPES.get(path.suffix, "application/octet-stream"))
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
@@ -85,9 +106,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def serve(epub: Path, port: int = 0) -> http.server.ThreadingHTTPServer:
-    """A server for the reader and `epub` on 127.0.0.1:`port` (0: any free port), not started."""
-    handler = type("Handler", (_Handler,), {"routes": routes(epub, find_engine())})
+def serve(epub: Path, port: int = 0, watched: bool = False) -> http.server.ThreadingHTTPServer:
+    """A server for the reader and `epub` on 127.0.0.1:`port` (0: any free port), not started;
+    `watched`: `epub` is rebuilt on every save, and the page reloads it (see /version)."""
+    handler = type("Handler", (_Handler,), {"routes": routes(epub, find_engine()),
+                                            "watched": epub if watched else None})
     try:
         return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as e:
@@ -104,10 +127,15 @@ def _is_epub(path: Path) -> bool:
 
 
 def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = True,
-            say=print) -> int:
-    """Serve `target` (an .epub, or a source to build first) until Ctrl-C."""
+            say=print, watch: bool = False, run_build=None) -> int:
+    """Serve `target` (an .epub, or a source to build first) until Ctrl-C.  With `watch`, the
+    source is built again on every save (book.watch; `run_build(out)` builds it, returning the
+    line to print) and the open page reloads the new book at the place it showed."""
     find_engine()  # before a build: say at once what is missing
     target = Path(target)
+    if watch and target.suffix.lower() == ".epub":
+        raise PreviewError("--watch rebuilds a book from its source; an EPUB file has none", file=str(target),
+                           hint="give the Markdown file or book folder: book preview my-book/ --watch")
     with tempfile.TemporaryDirectory(prefix="book-preview-") as tmp:
         if target.suffix.lower() == ".epub" and not target.exists():
             raise PreviewError("no such EPUB file", file=str(target),
@@ -120,10 +148,15 @@ def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = Tr
             from .build import build
 
             print(f"book: building {target}", file=sys.stderr)
-            epub = build(target, Path(tmp) / "book.epub").output
-        server = serve(epub, port)
+            if watch:  # the watcher's own build, with its cache: the next one reuses it
+                epub = Path(tmp) / "book.epub"
+                run_build(epub)
+            else:
+                epub = build(target, Path(tmp) / "book.epub").output
+        server = serve(epub, port, watched=watch)
         # Ctrl-C is how a user stops the preview: from here on it is a normal end, wherever it
         # lands (even before serve_forever starts).
+        status, serving = 0, None
         try:
             url = f"http://127.0.0.1:{server.server_port}/"
             say(f"Previewing {target} at {url}  (press Ctrl-C to stop)")
@@ -131,9 +164,29 @@ def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = Tr
             if open_browser:
                 # A thread, so a slow browser start never delays the first request.
                 threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-            server.serve_forever()
+            if watch:
+                from . import watch as watcher
+
+                serving = threading.Thread(target=server.serve_forever, daemon=True)
+                serving.start()
+                status = watcher.watch(str(target), lambda: run_build(epub), say=_say_to(say),
+                                       output=str(epub), first_build=False)
+            else:
+                server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
+            if watch and serving is not None and serving.is_alive():
+                server.shutdown()
             server.server_close()
-    return 0
+    return status
+
+
+def _say_to(say):
+    def said(line, error=False):
+        if error:
+            print(f"book: {line}", file=sys.stderr, flush=True)
+        else:
+            say(line)
+            sys.stdout.flush()
+    return said

@@ -114,10 +114,11 @@ def _look(path: Path, output: Path | None) -> dict[str, tuple[int, int]]:
 
 
 def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: str | None = None,
-          stop=None) -> int:
+          stop=None, first_build: bool = True) -> int:
     """Build `source` with `run_build()` (which returns a line to print), then again after every
     change, until Ctrl-C (or `stop()`, for tests, returns True).  `say(line, error=False)`
-    prints.  Returns the exit status of the last build (0: it wrote the EPUB)."""
+    prints.  Returns the exit status of the last build (0: it wrote the EPUB).  `first_build`:
+    False when the caller has just built it (book preview)."""
     from . import cache as cachelib
     from . import source as sourcelib
 
@@ -131,7 +132,9 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
     try:
         before = _look(path, out)
         while True:
-            status = _once(run_build, memory, say)
+            if first_build:
+                status = _once(run_build, memory, say)
+            first_build = True
             while True:
                 if stop is not None and stop():
                     return status

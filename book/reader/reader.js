@@ -4,10 +4,15 @@
 // URL parameters: book (URL of the EPUB, default /book.epub), flow (paginated | scrolled-doc),
 // spread (none | auto), at (an href or CFI to open at).  Tests drive the page through
 // `window.reader` = {book, rendition, ready, resolveHref, direction}.
+//
+// Under `book preview --watch` the server answers /version with a token that changes with each
+// rebuild; the page asks once a second and, when it changes, reloads and reopens the book at
+// the place it showed (kept in sessionStorage across the reload).
 (function () {
   "use strict";
   const params = new URLSearchParams(location.search);
   const $ = (id) => document.getElementById(id);
+  const KEPT_PLACE = "book-preview-place";  // where the page was, across a live reload
 
   function fail(err) {
     const box = $("error");
@@ -99,8 +104,34 @@
     $("book-author").textContent = meta.creator ? "— " + meta.creator : "";
     document.title = meta.title + " — book preview";
     buildToc(book.navigation.toc, $("toc-list"));
-    await rendition.display(params.get("at") || undefined);
+    const kept = sessionStorage.getItem(KEPT_PLACE);
+    sessionStorage.removeItem(KEPT_PLACE);
+    await rendition.display(params.get("at") || kept || undefined);
   }).catch(fail);
+
+  // Live reload for `book preview --watch` (otherwise /version says 204 once, and that is all).
+  let shown = null;
+  async function poll() {
+    let token;
+    try {
+      const r = await fetch("/version", { cache: "no-store" });
+      if (!r.ok || r.status === 204) return;  // 204: nothing rebuilds this book, stop asking
+      token = await r.text();
+    } catch (e) {
+      setTimeout(poll, 2000);  // the server is restarting or gone: ask again later
+      return;
+    }
+    if (shown === null) shown = token;
+    if (token !== shown) {
+      const loc = rendition.currentLocation();
+      const place = loc && loc.start ? loc.start.cfi : null;
+      if (place) sessionStorage.setItem(KEPT_PLACE, place);
+      location.reload();
+      return;
+    }
+    setTimeout(poll, 1000);
+  }
+  poll();
 
   window.reader = { book, rendition, ready, resolveHref, get direction() { return direction; } };
 })();

@@ -143,3 +143,44 @@ def test_preview_opens_the_browser(tmp_path, built_books):
         assert seen.read_text().strip() == preview.url
     finally:
         assert preview.interrupt() == 0
+
+
+def test_preview_watch_reloads_the_page_where_it_was(site, browser_context, tmp_path):
+    """`book preview FOLDER --watch`: a save rebuilds the book, and the open page reloads it,
+    still at the chapter it showed, with the new text."""
+    src = tmp_path / "book"
+    src.mkdir()
+    (src / "book.yaml").write_text("title: Watched\nlang: en\nauthor: A. Writer\nchapters: [one.md, two.md]\n", "utf-8")
+    (src / "one.md").write_text("# One\n\nThe first chapter.\n", "utf-8")
+    (src / "two.md").write_text("# Two\n\nThe second chapter.\n", "utf-8")
+    preview = Preview(src, "--no-open", "--watch")
+    page = browser_context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(preview.url)
+        page.wait_for_function("() => window.reader")
+        page.evaluate("() => reader.ready")
+        page.locator("#toc a").filter(has_text="Two").click()
+        frame = page.frame_locator("#viewer iframe")
+        frame.get_by_text("The second chapter.").wait_for()
+        with page.expect_navigation(timeout=20_000):  # the reload that follows the rebuild
+            (src / "two.md").write_text("# Two\n\nThe second chapter, rewritten.\n", "utf-8")
+        page.wait_for_function("() => window.reader")
+        page.evaluate("() => reader.ready")
+        frame = page.frame_locator("#viewer iframe")
+        frame.get_by_text("The second chapter, rewritten.").wait_for(timeout=10_000)
+        assert page.evaluate("() => reader.rendition.currentLocation().start.href").endswith("ch002.xhtml")
+        assert errors == []
+    finally:
+        page.close()
+        assert preview.interrupt() == 0
+
+
+def test_preview_watch_of_an_epub_is_refused(built_books):
+    r = subprocess.run([sys.executable, "-m", "book", "preview", str(built_books["sample"].epub), "--watch", "--no-open"],
+                       cwd=engine.ROOT, capture_output=True, text=True, timeout=60)
+    if "not installed" in r.stderr:
+        skip_or_fail(f"the epub.js reading engine is not installed (run: {engine.INSTALL})")
+    assert r.returncode == 2, r.stderr
+    assert "--watch rebuilds a book from its source" in r.stderr
