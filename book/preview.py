@@ -91,6 +91,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_error(404)
                 return
             kind = TYPES.get(path.suffix, "application/octet-stream")
+            if url_path == "/" and self.watched is not None:
+                # Tells the page to follow the rebuilds (reader.js); a page served by anything
+                # else never asks for /version.
+                data = data.replace(b"<head>", b'<head>\n<meta name="book-watch" content="/version">', 1)
         self.send_response(200)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))

@@ -5,9 +5,9 @@
 // spread (none | auto), at (an href or CFI to open at).  Tests drive the page through
 // `window.reader` = {book, rendition, ready, resolveHref, direction}.
 //
-// Under `book preview --watch` the server answers /version with a token that changes with each
-// rebuild; the page asks once a second and, when it changes, reloads and reopens the book at
-// the place it showed (kept in sessionStorage across the reload).
+// Under `book preview --watch` the server marks the page (meta book-watch) and answers /version
+// with a token that changes with each rebuild; the page asks once a second and, when it
+// changes, reloads and reopens the book at the place it showed (kept in sessionStorage).
 (function () {
   "use strict";
   const params = new URLSearchParams(location.search);
@@ -109,12 +109,14 @@
     await rendition.display(params.get("at") || kept || undefined);
   }).catch(fail);
 
-  // Live reload for `book preview --watch` (otherwise /version says 204 once, and that is all).
+  // Live reload for `book preview --watch`, whose server marks the page with
+  // <meta name="book-watch" content="/version">.
+  const watched = document.querySelector('meta[name="book-watch"]');
   let shown = null;
   async function poll() {
     let token;
     try {
-      const r = await fetch("/version", { cache: "no-store" });
+      const r = await fetch(watched.content, { cache: "no-store" });
       if (!r.ok || r.status === 204) return;  // 204: nothing rebuilds this book, stop asking
       token = await r.text();
     } catch (e) {
@@ -131,7 +133,7 @@
     }
     setTimeout(poll, 1000);
   }
-  poll();
+  if (watched) poll();
 
   window.reader = { book, rendition, ready, resolveHref, get direction() { return direction; } };
 })();
