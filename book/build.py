@@ -120,12 +120,11 @@ def _build(source_path, output, *, strict, progress, read_aloud, speech_cache, a
     from .parallel import cache_folder, render_chapters  # in order; cache, processes
     folder = cache_folder(source)
     blobs = cachelib.BlobCache(folder, memory) if folder is not None else None  # compressed entries, cover
-    made_cover: list[bytes] = []
+    made_cover: list[bytes | None] = []
 
     def draw_cover():
         # The typographic cover needs only the metadata: drawn while the chapters render.
-        if not meta.cover_image:
-            made_cover.append(cover.cover_png(meta, blobs))
+        made_cover.append(None if meta.cover_image else cover.cover_png(meta, blobs))
 
     chapters = render_chapters(source, allow_remote=allow_remote_images, meanwhile=draw_cover)
     disclaimer = None
@@ -167,7 +166,7 @@ def _build(source_path, output, *, strict, progress, read_aloud, speech_cache, a
 
     # 4. assemble
     say("packaging")
-    items, guide, toc, landmarks, cover_id = _assemble(source, chapters, disclaimer, made_cover[0] if made_cover else None)
+    items, guide, toc, landmarks, cover_id = _assemble(source, chapters, disclaimer, made_cover[0])
     lab = labels(meta.primary_language)
     nav = nav_document(meta, toc, landmarks, "styles/book.css")
     ncx = ncx_document(meta, toc)
@@ -321,8 +320,9 @@ def _write_atomic(out: Path, write, verify=None) -> None:
         raise
 
 
-def _assemble(source: Source, chapters, disclaimer, cover_png: bytes | None = None):
-    """Lay out the spine: cover, title page, disclaimer, contents, then the text."""
+def _assemble(source: Source, chapters, disclaimer, cover_png: bytes | None):
+    """Lay out the spine: cover, title page, disclaimer, contents, then the text.  `cover_png`:
+    the typographic cover (book.cover), None when the book names its own picture."""
     meta = source.meta
     lab = labels(meta.primary_language)
     llang = label_lang(meta.lang)
@@ -356,7 +356,7 @@ def _assemble(source: Source, chapters, disclaimer, cover_png: bytes | None = No
         cover_alt = meta.cover_alt
         size = images.raster_size(cover_data)
     else:
-        cover_data, cover_type, ext = cover_png or cover.make_cover(meta), "image/png", "png"
+        cover_data, cover_type, ext = cover_png, "image/png", "png"
         authors = ", ".join(meta.authors)
         cover_alt = (lab["cover_alt"] if authors else lab["cover_alt_noauthor"]).format(title=meta.title, authors=authors)
         size = (cover.WIDTH, cover.HEIGHT)

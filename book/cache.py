@@ -202,15 +202,8 @@ class ChapterCache:
                 if all(self._file_hash(relpath) == digest for relpath, digest in deps):
                     return rendered
         path = self._path(key)
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        n = len(MAGIC)
-        if not data.startswith(MAGIC) or len(data) < n + 32:
-            return None
-        mac, payload = data[n:n + 32], data[n + 32:]
-        if not hmac.compare_digest(mac, hmac.new(signing_key(), payload, hashlib.sha256).digest()):
+        payload = _read_signed(path, MAGIC)
+        if payload is None:
             return None
         try:
             deps, rendered = pickle.loads(payload)
@@ -219,10 +212,7 @@ class ChapterCache:
         for relpath, digest in deps:
             if self._file_hash(relpath) != digest:
                 return None
-        try:
-            os.utime(path)  # recently used: kept by prune()
-        except OSError:
-            pass
+        _touch(path)
         self.remember(key, rendered, deps)
         return rendered
 
@@ -252,8 +242,7 @@ class ChapterCache:
         deps = self.deps(rendered)
         if deps is None:
             return None
-        payload = pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL)
-        return MAGIC + hmac.new(signing_key(), payload, hashlib.sha256).digest() + payload
+        return _signed(MAGIC, pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL))
 
     def put_payload(self, key: str, data: bytes | None) -> bool:
         if data is None:
@@ -314,11 +303,12 @@ class BlobCache:
             if key in self.memory.blobs:
                 self.hits += 1
                 return self.memory.blobs[key]
-        payload = self._read(key)
+        payload = _read_signed(self._path(key), self.MAGIC)
         if payload is None:
             self.misses += 1
         else:
             self.hits += 1
+            _touch(self._path(key))
             self._remember(key, payload)
         return payload
 
@@ -327,29 +317,40 @@ class BlobCache:
             self.memory.blobs[key] = payload
             self.memory.used_blobs.add(key)
 
-    def _read(self, key: str) -> bytes | None:
-        try:
-            data = self._path(key).read_bytes()
-        except OSError:
-            data = b""
-        n = len(self.MAGIC)
-        mac, payload = data[n:n + 32], data[n + 32:]
-        if data.startswith(self.MAGIC) and hmac.compare_digest(
-                mac, hmac.new(signing_key(), payload, hashlib.sha256).digest()):
-            try:
-                os.utime(self._path(key))  # recently used: kept by prune()
-            except OSError:
-                pass
-            return payload
-        return None
-
     def put(self, key: str, payload: bytes) -> bool:
         self._remember(key, payload)
-        data = self.MAGIC + hmac.new(signing_key(), payload, hashlib.sha256).digest() + payload
-        if not _write_file(self._path(key), data):
+        if not _write_file(self._path(key), _signed(self.MAGIC, payload)):
             return False
         self.stored += 1
         return True
+
+
+def _signed(magic: bytes, payload: bytes) -> bytes:
+    """An entry's bytes: `magic`, the HMAC-SHA256 of `payload` under the user's key, `payload`."""
+    return magic + hmac.new(signing_key(), payload, hashlib.sha256).digest() + payload
+
+
+def _read_signed(path: Path, magic: bytes) -> bytes | None:
+    """The payload of the entry at `path` when it starts with `magic` and carries the user's
+    signature; None for anything else (missing, unreadable, foreign, tampered)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    n = len(magic)
+    if not data.startswith(magic) or len(data) < n + 32:
+        return None
+    mac, payload = data[n:n + 32], data[n + 32:]
+    if not hmac.compare_digest(mac, hmac.new(signing_key(), payload, hashlib.sha256).digest()):
+        return None
+    return payload
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)  # recently used: kept by prune()
+    except OSError:
+        pass
 
 
 def _write_file(path: Path, data: bytes) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 import traceback
+from pathlib import Path
 
 from . import __version__
 from .errors import EXIT_OK, EXIT_USAGE, BookError, Problem, UsageError
@@ -178,28 +178,25 @@ def _build(args) -> int:
         return result, _report(args, result)
 
     if args.watch:
-        from .watch import watch
-
-        def say(line, error=False):
-            if error:
-                print(f"book: {line}", file=sys.stderr, flush=True)
-            elif not args.quiet:
-                print(line, flush=True)
-
-        def once():
-            result, line = run()
-            stats = parallel.last_stats
-            if stats is not None and stats.chapters:
-                line += f", {stats.misses} of {stats.chapters} chapter(s) rendered"
-            return line
+        from .watch import console, watch
 
         if not Path(batch.sources[0]).exists():
             run()  # the same error as without --watch: there is nothing to watch
-        return watch(batch.sources[0], once, say=say, output=args.output)
+        return watch(batch.sources[0], lambda: run()[1] + _rendered(), say=console(args.quiet),
+                     output=args.output)
     _result, line = run()
     if not args.quiet:
         print(line)
     return EXIT_OK
+
+
+def _rendered() -> str:
+    """How much the last build rendered, for the line a watcher prints after each build."""
+    from .parallel import last_stats
+
+    if last_stats is None or not last_stats.chapters:
+        return ""
+    return f", {last_stats.misses} of {last_stats.chapters} chapter(s) rendered"
 
 
 def _print_warnings(result) -> None:
@@ -269,9 +266,7 @@ def _preview(args) -> int:
         with parallel.options(cache="auto"):
             result = build(args.source, out)
         _print_warnings(result)
-        stats = parallel.last_stats
-        rendered = f", {stats.misses} of {stats.chapters} chapter(s) rendered" if stats and stats.chapters else ""
-        return f"rebuilt the book ({result.documents} documents){rendered}"
+        return f"rebuilt the book ({result.documents} documents){_rendered()}"
 
     return preview(args.source, port=args.port, open_browser=not args.no_open, watch=args.watch,
                    run_build=run_build)

@@ -55,14 +55,17 @@ def _script(text: str) -> str:
     return "latin"
 
 
+def _font_files(text: str):
+    """The font files on this machine that suit `text`'s script, best first."""
+    return (path for name in _CANDIDATES[_script(text)] if (path := _find(name)))
+
+
 def _font(text: str, size: int):
-    for name in _CANDIDATES[_script(text)]:
-        path = _find(name)
-        if path:
-            try:
-                return ImageFont.truetype(str(path), size)
-            except OSError:
-                continue
+    for path in _font_files(text):
+        try:
+            return ImageFont.truetype(str(path), size)
+        except OSError:
+            continue
     return ImageFont.load_default(size=size)
 
 
@@ -120,7 +123,7 @@ def cover_png(meta: Metadata, cache=None) -> bytes:
     from .cache import code_fingerprint
 
     texts = [meta.title, meta.subtitle or "", ", ".join(meta.authors)]
-    fonts = [next((str(p) for n in _CANDIDATES[_script(_printable(t))] if (p := _find(n))), "") for t in texts]
+    fonts = [str(next(_font_files(_printable(t)), "")) for t in texts]
     key = hashlib.sha256(json.dumps(["cover", code_fingerprint(), texts, fonts]).encode()).hexdigest()
     png = cache.get(key)
     if png is None:

@@ -85,32 +85,31 @@ class ZipOut:
         return hashlib.sha256(b"deflate-%d\0" % self.level + data).hexdigest()
 
     def _compress(self) -> None:
-        todo = []
+        todo = []  # (entry, its cache key or None)
         for entry in self._entries:
             if entry[2] != _DEFLATED:
                 continue
-            if self.cache is not None and len(entry[1]) >= CACHE_MIN_BYTES:
-                packed = self.cache.get(self._key(entry[1]))
-                if packed is not None:
-                    entry[3] = packed
-                    self.from_cache += 1
-                    continue
-            todo.append(entry)
-        size = sum(len(e[1]) for e in todo)
+            key = self._key(entry[1]) if self.cache is not None and len(entry[1]) >= CACHE_MIN_BYTES else None
+            packed = self.cache.get(key) if key else None
+            if packed is not None:
+                entry[3] = packed
+                self.from_cache += 1
+                continue
+            todo.append((entry, key))
+        size = sum(len(e[1]) for e, _key in todo)
         if self.threads > 1 and size >= _PARALLEL_BYTES and len(todo) > 1:
             # Largest first, so one long document at the end does not leave a thread idle.
-            order = sorted(todo, key=lambda e: -len(e[1]))
+            order = sorted((e for e, _key in todo), key=lambda e: -len(e[1]))
             with ThreadPoolExecutor(self.threads) as pool:
                 for entry, packed in zip(order, pool.map(self._deflate, (e[1] for e in order))):
                     entry[3] = packed
         else:
-            for entry in todo:
+            for entry, _key in todo:
                 entry[3] = self._deflate(entry[1])
         self.deflated += len(todo)
-        if self.cache is not None:
-            for entry in todo:
-                if len(entry[1]) >= CACHE_MIN_BYTES:
-                    self.cache.put(self._key(entry[1]), entry[3])
+        for entry, key in todo:
+            if key:
+                self.cache.put(key, entry[3])
 
     def _deflate(self, data: bytes) -> bytes:
         # Raw deflate (no zlib header), as ZIP method 8 stores it: what zipfile does too.

@@ -173,7 +173,7 @@ def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = Tr
 
                 serving = threading.Thread(target=server.serve_forever, daemon=True)
                 serving.start()
-                status = watcher.watch(str(target), lambda: run_build(epub), say=_say_to(say),
+                status = watcher.watch(str(target), lambda: run_build(epub), say=watcher.console(out=say),
                                        output=str(epub), first_build=False)
             else:
                 server.serve_forever()
@@ -185,12 +185,3 @@ def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = Tr
             server.server_close()
     return status
 
-
-def _say_to(say):
-    def said(line, error=False):
-        if error:
-            print(f"book: {line}", file=sys.stderr, flush=True)
-        else:
-            say(line)
-            sys.stdout.flush()
-    return said

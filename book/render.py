@@ -191,7 +191,8 @@ def _slugify(value: str, separator: str) -> str:
 
 
 def new_markdown(fast: bool = True) -> markdown.Markdown:
-    """The configured renderer; `fast=False`: with Python-Markdown's own inline processor (tests)."""
+    """The configured renderer; `fast=False`: Python-Markdown running as it comes, without the
+    skips and the remembered block-level answers below (tests compare the two)."""
     md = markdown.Markdown(
         extensions=EXTENSIONS,
         extension_configs={

@@ -17,6 +17,7 @@ placeholders that the packager resolves once every chapter is known.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +97,8 @@ class Locator:
         self.chapter = chapter
         self.lines = chapter.text.split("\n")
         self._cursors: dict[str, int] = {}  # needle -> index of the line after its last answer
-        self._headings: list[tuple[int, str, str]] | None = None  # (index, line, heading text)
+        self._headings: list[tuple[int, str]] | None = None  # (index, line) of each `#` line
+        self._exact: dict[str, list[int]] = {}  # heading text -> indexes of its `#` lines
         self._used_headings: set[int] = set()
 
     def heading_line(self, text: str) -> int | None:
@@ -104,17 +106,20 @@ class Locator:
         contains it, each line answered once; only `#` lines are searched, so finding every
         heading of a chapter stays linear in its length."""
         if self._headings is None:
-            self._headings = [(i, ln, _ATX.sub("", ln.strip()).strip()) for i, ln in enumerate(self.lines)
-                              if ln.lstrip().startswith("#")]
-        exact = [i for i, _ln, bare in self._headings if text and bare == text]
-        loose = [i for i, ln, _bare in self._headings if text and text in ln]
-        for i in exact + loose:
+            self._headings = [(i, ln) for i, ln in enumerate(self.lines) if ln.lstrip().startswith("#")]
+            for i, ln in self._headings:
+                self._exact.setdefault(_ATX.sub("", ln.strip()).strip(), []).append(i)
+        if not text:
+            return self.line(text)
+        exact = self._exact.get(text, [])
+        loose = (i for i, ln in self._headings if text in ln)
+        first = None
+        for i in itertools.chain(exact, loose):
+            first = i if first is None else first
             if i not in self._used_headings:
                 self._used_headings.add(i)
                 return self.chapter.first_line + i
-        if exact or loose:
-            return self.chapter.first_line + (exact or loose)[0]
-        return self.line(text)
+        return self.line(text) if first is None else self.chapter.first_line + first
 
     def next_line(self, *needles: str) -> int | None:
         """The line of the next occurrence of the first needle found, after the one this needle

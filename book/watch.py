@@ -96,11 +96,14 @@ def article_scope(article: Path) -> tuple[set[Path], set[Path]]:
     return files, folders
 
 
-def _look(path: Path, output: Path | None) -> dict[str, tuple[int, int]]:
-    """The snapshot of a book folder, or of what a lone article reads (a missing file counts)."""
-    if path.is_dir():
-        return snapshot(path, output)
-    files, folders = article_scope(path)
+def scope(path: Path) -> tuple[set[Path], set[Path]]:
+    """What a build of `path` may read: (files, folders to watch whole).  A book folder is the
+    book, all of it; a lone article, see `article_scope`."""
+    return (set(), {path}) if path.is_dir() else article_scope(path)
+
+
+def _look(files: set[Path], folders: set[Path], output: Path | None) -> dict[str, tuple[int, int]]:
+    """The snapshot of a `scope` (a missing file counts, so its appearing is a change)."""
     seen: dict[str, tuple[int, int]] = {}
     for folder in sorted(folders):
         seen.update(snapshot(folder, output))
@@ -130,7 +133,8 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
     wake = _Inotify.open()
     status = 0
     try:
-        before = _look(path, out)
+        files, folders = scope(path)
+        before = _look(files, folders, out)
         while True:
             if first_build:
                 status = _once(run_build, memory, say)
@@ -141,14 +145,13 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
                 if wake is None:
                     time.sleep(interval)
                 else:
-                    if path.is_dir():
-                        wake.watch_tree(root)
-                    else:  # the article's folder, and the folders its images are in
-                        wake.watch_tree(root, recursive=False)
-                        for folder in article_scope(path)[1]:
-                            wake.watch_tree(folder)
+                    for folder in folders:
+                        wake.watch_tree(folder)
+                    for parent in {f.parent for f in files}:  # a lone article's folder, not below it
+                        wake.watch_tree(parent, recursive=False)
                     wake.wait(max(interval, INOTIFY_INTERVAL) if stop is None else interval)
-                now = _look(path, out)
+                files, folders = scope(path)  # an edited article may name other files now
+                now = _look(files, folders, out)
                 if now != before:
                     changed = sorted(set(now) ^ set(before) | {p for p in now if before.get(p) != now[p]})
                     names = ", ".join(os.path.relpath(p, root) for p in changed[:3])
@@ -233,11 +236,24 @@ def _once(run_build, memory, say) -> int:
         for problem in e.problems:
             say(str(problem), error=True)
         say("the build failed; fix the problems above and save: it builds again", error=True)
-        _settle_memory()
-        return e.exit_code
-    say(f"{line} in {time.perf_counter() - start:.2f} s")
+        status = e.exit_code
+    else:
+        say(f"{line} in {time.perf_counter() - start:.2f} s")
+        status = 0
     _settle_memory()
-    return 0
+    return status
+
+
+def console(quiet: bool = False, out=print):
+    """The `say` of a watcher on a terminal: problems to stderr as `book: …` lines (always),
+    the rest through `out` (not with `quiet`)."""
+    def say(line: str, error: bool = False) -> None:
+        if error:
+            print(f"book: {line}", file=sys.stderr, flush=True)
+        elif not quiet:
+            out(line)
+            sys.stdout.flush()
+    return say
 
 
 def _settle_memory() -> None:

@@ -640,7 +640,7 @@ def test_a_lone_article_watches_what_it_names_not_its_whole_folder(tmp_path):
     assert files == {article, tmp_path / "cover.png"}
     assert folders == {tmp_path / "assets", tmp_path / "pics"}
 
-    look = lambda: watch._look(article, None)  # noqa: E731
+    look = lambda: watch._look(*watch.scope(article), None)  # noqa: E731
     before = look()
     (tmp_path / "other.md").write_text("# Changed\n", "utf-8")
     assert look() == before, "another article beside it is not watched"
