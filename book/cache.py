@@ -1,6 +1,6 @@
 """A content-addressed cache of rendered chapters, so a rebuild renders only what changed.
 
-An entry is one :class:`book.transform.RenderedChapter`, pickled, under a key that is the SHA-256
+An entry is one :class:`book.render.passes.RenderedChapter`, pickled, under a key that is the SHA-256
 of everything `render_chapter` reads:
 
 * the code that renders: the bytes of every module of the `book` package, and the versions of
@@ -17,7 +17,8 @@ everything).  A chapter whose rendering fails (a missing image, say) is never st
 error is reported again on the next build.
 
 Entries live in `.cache/book/` beside the source (in the book's folder, or beside a single
-Markdown file); ``BOOK_CACHE_DIR`` names another folder.  Each entry is signed with a key kept in
+Markdown file); ``BOOK_CACHE_DIR`` or `BuildOptions.cache_dir` names another folder
+(:func:`cache_root`, the one place that decides).  Each entry is signed with a key kept in
 the user's own cache folder (``$XDG_CACHE_HOME/book/hmac-key``), never beside the source: a cache
 folder that came with someone else's book is ignored, not unpickled (unpickling runs code).
 A cache that cannot be read or written is skipped without a word: it only makes builds faster.
@@ -32,24 +33,39 @@ import os
 import pickle
 import secrets
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .files import write_atomic
+from .options import RenderStats
+
 FORMAT = 1  # bump when the entry layout changes
 MAGIC = b"book-cache-1\n"
-ENV_DIR = "BOOK_CACHE_DIR"
 PRUNE_AFTER_DAYS = 30  # entries not used for this long are removed (checked at most once a day)
 
 _code_fingerprint: str | None = None
 _hmac_key: bytes | None = None
 
 
-def default_dir(root: Path) -> Path:
-    """`BOOK_CACHE_DIR`, else `<root>/.cache/book`."""
-    env = os.environ.get(ENV_DIR)
-    return Path(env) if env else Path(root) / ".cache" / "book"
+def cache_root(root: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache folder of a book whose folder is `root`: `cache_dir` when given (a build passes
+    ``BuildOptions.cache_dir``, which ``BOOK_CACHE_DIR`` fills in: book.options.resolve), else
+    ``<root>/.cache/book``.  Chapters, blobs (``blobs/``), speech (``speech/``) and downloaded
+    images (``remote/``) all live below it."""
+    return Path(cache_dir) if cache_dir else Path(root) / ".cache" / "book"
+
+
+def folder_for(source, options) -> Path | None:
+    """The cache folder a build of `source` with `options` uses, or None (no cache).
+
+    ``cache=None`` (the default) caches a book folder in its own ``.cache/book``; a lone
+    Markdown file is one chapter (any edit renders it again) in a folder that is not the
+    book's, so it is cached only where a cache folder is named."""
+    cache = options.cache
+    if cache is None:
+        cache = bool(options.cache_dir) or Path(source.meta_file).name == "book.yaml"
+    return cache_root(source.root, options.cache_dir) if cache else None
 
 
 def code_fingerprint() -> str:
@@ -93,17 +109,8 @@ def signing_key() -> bytes:
         except OSError:
             key = secrets.token_bytes(32)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hmac-key.")
-                with os.fdopen(fd, "wb") as f:
-                    f.write(key)
-                os.chmod(tmp, 0o600)
-                try:
-                    os.link(tmp, path)  # never replace a key another process made meanwhile
-                except FileExistsError:
-                    pass
-                finally:
-                    os.unlink(tmp)
+                # Readable by the user alone; never replace a key another process made meanwhile.
+                write_atomic(path, key, mode=0o600, replace=False)
                 _hmac_key = path.read_bytes()
             except OSError:
                 _hmac_key = key
@@ -121,19 +128,6 @@ def chapter_key(chapter, settings: dict) -> str:
     h.update(b"\0")
     h.update(chapter.text.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
-
-
-@dataclass
-class Stats:
-    hits: int = 0
-    misses: int = 0
-    stored: int = 0
-    hit_names: list = None  # type: ignore[assignment]
-    miss_names: list = None  # type: ignore[assignment]
-
-    def __post_init__(self):
-        self.hit_names = [] if self.hit_names is None else self.hit_names
-        self.miss_names = [] if self.miss_names is None else self.miss_names
 
 
 @dataclass
@@ -159,10 +153,11 @@ class Memory:
 class ChapterCache:
     """One cache folder.  `get` and `put` never raise for a cache problem; they miss."""
 
-    def __init__(self, directory: str | os.PathLike, root: str | os.PathLike, memory: Memory | None = None):
+    def __init__(self, directory: str | os.PathLike, root: str | os.PathLike, memory: Memory | None = None,
+                 stats: RenderStats | None = None):
         self.dir = Path(directory)
         self.root = Path(root)
-        self.stats = Stats()
+        self.stats = stats if stats is not None else RenderStats()
         self.memory = memory
         self._hashes: dict[tuple, str] = memory.hashes if memory is not None else {}
 
@@ -224,9 +219,6 @@ class ChapterCache:
                 self.memory.chapters[key] = (deps, rendered)
                 self.memory.used_chapters.add(key)
 
-    def put(self, key: str, rendered) -> bool:
-        return self.put_payload(key, self.payload(rendered))
-
     def deps(self, rendered) -> list | None:
         """(relative path, SHA-256) of each image `rendered` shows; None if one is unreadable."""
         deps = []
@@ -238,7 +230,7 @@ class ChapterCache:
         return deps
 
     def payload(self, rendered) -> bytes | None:
-        """The signed bytes of an entry for `rendered` (workers make them; see book.parallel)."""
+        """The signed bytes of an entry for `rendered` (workers make them; see book.render.chapters)."""
         deps = self.deps(rendered)
         if deps is None:
             return None
@@ -281,7 +273,7 @@ class ChapterCache:
 
 class BlobCache:
     """Bytes that took work to make, under a key that says what they were made from: the
-    compressed ZIP entry of a document (book.ocfzip) and the generated cover (book.cover).  A
+    compressed ZIP entry of a document (book.package.ocfzip) and the generated cover (book.package.cover).  A
     rebuild after an edit takes them from here instead of making them again.  Entries are
     signed like chapters (they go into the book as they are) and live in `<folder>/blobs/`,
     pruned with the chapters; like the chapter cache, a problem with it only makes a miss."""
@@ -354,21 +346,11 @@ def _touch(path: Path) -> None:
 
 
 def _write_file(path: Path, data: bytes) -> bool:
-    """Write `path` whole or not at all (a temporary file renamed into place), so a build
-    running at the same time never reads half an entry.  False when it cannot be written."""
+    """Write `path` whole or not at all (book.files), so a build running at the same time
+    never reads half an entry.  False when it cannot be written: a cache only makes builds
+    faster, so a cache that cannot be written never fails one."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".entry.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomic(path, data)
     except OSError:
         return False
     return True

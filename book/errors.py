@@ -22,6 +22,8 @@ EXIT_USAGE = 2  # the command line itself is wrong (argparse uses 2 as well)
 EXIT_CHECK = 3  # `book check`: the EPUB has errors or accessibility violations
 EXIT_TOOL = 4  # a checker (Java, EPUBCheck, Ace, Chromium) is missing or failed to run
 EXIT_OUTPUT = 5  # the EPUB could not be written
+EXIT_INTERNAL = 70  # a bug in book (BSD sysexits EX_SOFTWARE): --debug shows the traceback
+EXIT_INTERRUPTED = 130  # stopped with Ctrl-C (128 + SIGINT, as shells report it)
 
 
 def where(file: str | None, line: int | None) -> str:
@@ -91,7 +93,3 @@ class ToolError(BookError):
     """A checker could not run: it is not installed, or it crashed."""
 
     exit_code = EXIT_TOOL
-
-
-class CheckFailed(BookError):
-    exit_code = EXIT_CHECK

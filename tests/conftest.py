@@ -56,7 +56,7 @@ def skip_or_fail(reason: str) -> None:
 def require(tool: str) -> None:
     """Skip when a checker is not installed — or fail, under BOOK_REQUIRE_TOOLS=1 (CI sets it),
     so a broken install can never pass as a run of skipped tests."""
-    from book import checkers
+    from book.check import tools as checkers
 
     find = {"epubcheck": checkers.find_epubcheck, "ace": lambda: (checkers.find_ace(), checkers.find_chromium())}[tool]
     try:

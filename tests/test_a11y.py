@@ -8,7 +8,7 @@ from PIL import Image
 
 from book import build
 from book.errors import BuildFailed
-from book.statement import package_metadata, render_text, statement
+from book.check.statement import package_metadata, render_text, statement
 
 
 def _build(tmp_path, body, front=""):

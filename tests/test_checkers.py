@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from book import checkers
-from book.checkers import ToolFailed, ToolMissing
+from book.check import tools as checkers
+from book.check.tools import ToolFailed, ToolMissing
 
 # --------------------------------------------------------------------------
 # A tiny EPUB 3, built by hand

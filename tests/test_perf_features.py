@@ -10,7 +10,7 @@ from PIL import Image
 
 from book import build
 from book import cache as cachelib
-from book import parallel
+from book import BuildOptions, RenderStats
 from book.cli import main
 
 
@@ -18,7 +18,7 @@ from book.cli import main
 def _private_key(tmp_path, monkeypatch):
     """The signing key lives in a throw-away cache home, not the user's."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
-    monkeypatch.delenv(cachelib.ENV_DIR, raising=False)
+    monkeypatch.delenv("BOOK_CACHE_DIR", raising=False)
     monkeypatch.setattr(cachelib, "_hmac_key", None)
 
 
@@ -51,9 +51,8 @@ def make_book(folder, chapters=5):
 
 
 def build_with(src, out, **opts):
-    with parallel.options(**opts) as o:
-        build(src, out)
-    return out.read_bytes(), o.stats
+    stats = build(src, out, BuildOptions(**opts)).stats
+    return out.read_bytes(), stats
 
 
 def names(stats_names):
@@ -123,30 +122,30 @@ def test_tampered_or_foreign_entries_are_ignored(tmp_path, monkeypatch):
 
 def test_cache_dir_from_the_environment(tmp_path, monkeypatch):
     src = make_book(tmp_path / "book")
-    monkeypatch.setenv(cachelib.ENV_DIR, str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "elsewhere"))
     build_with(src, tmp_path / "a.epub", cache=True, jobs=1)
     assert list((tmp_path / "elsewhere").glob("??/*.pickle"))
     assert not (src / ".cache").exists()
 
 
 def build_in_fresh_process(src, out, **opts):
-    """Build in a process of its own.  book forks workers only from a single-threaded process
-    (book.parallel._fork_context), and a test session may hold threads (the end-to-end tests'
-    servers), so the parallel path is exercised where the command line runs it: a fresh process."""
+    """Build in a process of its own: book forks workers only from a single-threaded process
+    (book.workers.process_context; elsewhere they start through a fork server), and a test
+    session may hold threads (the end-to-end tests' servers), so the fork path is exercised
+    where the command line runs it: a fresh process."""
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
     script = (f"import sys; sys.path.insert(0, {str(root)!r})\n"
-              "from pathlib import Path\nfrom book import build, parallel\n"
-              f"with parallel.options(**{opts!r}) as o:\n"
-              f"    build(Path({str(src)!r}), Path({str(out)!r}))\n"
-              "print(o.stats.workers, o.stats.stored, o.stats.hits)\n")
+              "from pathlib import Path\nfrom book import BuildOptions, build\n"
+              f"s = build(Path({str(src)!r}), Path({str(out)!r}), BuildOptions(**{opts!r})).stats\n"
+              "print(s.workers, s.stored, s.hits)\n")
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     workers, stored, hits = map(int, r.stdout.split())
-    return out.read_bytes(), parallel.RenderStats(workers=workers, stored=stored, hits=hits)
+    return out.read_bytes(), RenderStats(workers=workers, stored=stored, hits=hits)
 
 
 def test_parallel_build_gives_the_serial_bytes(tmp_path):

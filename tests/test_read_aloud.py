@@ -143,7 +143,7 @@ def test_metadata_follows_the_overlays(narrated, built):
 def test_voice_follows_the_language(narrated):
     epub = Epub(narrated["arabic"])
     assert epub.dc("language") == ["ar"]
-    from book.speech import Espeak
+    from book.narrate.speech import Espeak
 
     engine = Espeak()
     assert engine.voice_for("ar") == "ar"
@@ -165,13 +165,13 @@ def test_rebuild_speaks_only_changed_sentences(tmp_path, monkeypatch):
     src.write_text("---\ntitle: T\nlang: en\n---\n# One\n\nFirst sentence. Second sentence.\n\n# Two\n\nThird.\n", "utf-8")
     cold = build(src, tmp_path / "a.epub", read_aloud=True)
     # the title, two headings and three sentences
-    assert cold.media["cache"].misses == 6 and cold.media["cache"].hits == 0
+    assert cold.narration.cache.misses == 6 and cold.narration.cache.hits == 0
     warm = build(src, tmp_path / "b.epub", read_aloud=True)
-    assert warm.media["cache"].misses == 0
+    assert warm.narration.cache.misses == 0
     assert (tmp_path / "a.epub").read_bytes() == (tmp_path / "b.epub").read_bytes()
     src.write_text(src.read_text("utf-8").replace("Second sentence.", "A new second sentence."), "utf-8")
     edited = build(src, tmp_path / "c.epub", read_aloud=True)
-    assert edited.media["cache"].misses == 1
+    assert edited.narration.cache.misses == 1
 
 
 def test_command_engine_is_pluggable(tmp_path, monkeypatch):
@@ -190,7 +190,7 @@ def test_command_engine_is_pluggable(tmp_path, monkeypatch):
 @pytest.mark.checkers
 @pytest.mark.parametrize("name", ["sample", "spanish", "arabic"])
 def test_read_aloud_books_pass_epubcheck_and_ace(narrated, name):
-    from book import checkers
+    from book.check import tools as checkers
 
     require("epubcheck")
     require("ace")
@@ -212,7 +212,7 @@ def test_sample_builds_with_read_aloud_from_the_command_line(tmp_path, monkeypat
 
 
 def test_note_numbers_are_not_read_aloud():
-    from book.overlays import segment
+    from book.narrate.overlays import segment
 
     doc = ('<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
            'lang="en"><head><title>t</title></head><body><p>The clock ticked on.<sup><a epub:type="noteref" '
@@ -232,7 +232,7 @@ def test_note_numbers_are_not_read_aloud():
     ("Really? Yes. Fine… Go.", ["Really?", "Yes.", "Fine…", "Go."]),
 ])
 def test_a_full_stop_after_an_abbreviation_does_not_end_the_sentence(text, sentences):
-    from book.overlays import segment
+    from book.narrate.overlays import segment
 
     doc = ('<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head><title>t</title></head>'
            f'<body><p>{text}</p></body></html>').encode()

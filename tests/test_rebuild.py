@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from book import cache as cachelib
-from book import ocfzip, parallel, watch
+from book import BuildOptions
+from book.cli import watch
+from book.package import ocfzip
 from book.build import build
 from book.cli import main
 from book.errors import BookError
@@ -35,7 +37,7 @@ def _private_key(tmp_path, monkeypatch):
     """The signing key lives in a throw-away cache home, not the user's; caches go beside the
     test's book (under tmp_path), never in a BOOK_CACHE_DIR of the environment."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
-    monkeypatch.delenv(cachelib.ENV_DIR, raising=False)
+    monkeypatch.delenv("BOOK_CACHE_DIR", raising=False)
     monkeypatch.setattr(cachelib, "_hmac_key", None)
 
 
@@ -278,17 +280,15 @@ def test_memory_trim_keeps_only_what_the_last_build_used(tmp_path):
 def test_memory_after_builds_holds_one_book(tmp_path):
     src = make_book(tmp_path / "book")
     memory = cachelib.Memory()
-    with parallel.options(cache=True, jobs=1, memory=memory):
-        build(src, tmp_path / "a.epub")
+    build(src, tmp_path / "a.epub", BuildOptions(cache=True, jobs=1, memory=memory))
     assert len(memory.chapters) == 3
     first_blobs = set(memory.blobs)
     assert first_blobs, "the cover and the compressed documents are kept"
     ch2 = src / "ch2.md"
     edit(ch2, ch2.read_text("utf-8") + "\nOne more line.\n")
-    with parallel.options(cache=True, jobs=1, memory=memory):
-        build(src, tmp_path / "b.epub")
+    stats = build(src, tmp_path / "b.epub", BuildOptions(cache=True, jobs=1, memory=memory)).stats
     assert len(memory.chapters) == 3, "the old version of ch2 is forgotten"
-    assert parallel.last_stats.hits == 2 and base(parallel.last_stats.miss_names) == ["ch2.md"]
+    assert stats.hits == 2 and base(stats.miss_names) == ["ch2.md"]
     assert len(memory.blobs) == len(first_blobs), "one document changed: one blob replaced"
     assert len(set(memory.blobs) - first_blobs) == 1
     assert memory.used_blobs == set() and memory.used_chapters == set()
@@ -299,8 +299,7 @@ def test_memory_after_failed_builds_holds_one_book(tmp_path):
     memory = cachelib.Memory()
 
     def build_once(out):
-        with parallel.options(cache=True, jobs=1, memory=memory):
-            build(src, tmp_path / out)
+        build(src, tmp_path / out, BuildOptions(cache=True, jobs=1, memory=memory))
 
     build_once("a.epub")
     ch3 = src / "ch3.md"
@@ -320,9 +319,8 @@ def test_memory_after_failed_builds_holds_one_book(tmp_path):
 
 def test_book_built_twice_with_the_cache_gives_the_same_bytes(tmp_path):
     src = make_book(tmp_path / "book")
-    with parallel.options(cache=True) as opts:
-        build(src, tmp_path / "first.epub")
-    assert opts.stats.misses == 3
+    stats = build(src, tmp_path / "first.epub", BuildOptions(cache=True)).stats
+    assert stats.misses == 3
     folder = src / ".cache" / "book"
     blobs = blob_files(folder)
     assert blobs
@@ -338,18 +336,16 @@ def test_book_built_twice_with_the_cache_gives_the_same_bytes(tmp_path):
         assert c.compress(data) + c.flush() in payloads, f"{name}: its compressed entry is in blobs/"
     assert len(blobs) == len(docs) + 1
 
-    with parallel.options(cache=True) as opts:
-        build(src, tmp_path / "second.epub")
-    assert opts.stats.hits == 3 and opts.stats.misses == 0
+    stats = build(src, tmp_path / "second.epub", BuildOptions(cache=True)).stats
+    assert stats.hits == 3 and stats.misses == 0
     assert (tmp_path / "second.epub").read_bytes() == (tmp_path / "first.epub").read_bytes()
-    with parallel.options(cache=False):
-        build(src, tmp_path / "cold.epub")
+    build(src, tmp_path / "cold.epub", BuildOptions(cache=False))
     assert (tmp_path / "cold.epub").read_bytes() == (tmp_path / "first.epub").read_bytes()
     assert blob_files(folder) == blobs, "nothing new to store"
 
 
 def test_cached_cover_is_the_drawn_cover(tmp_path):
-    from book import cover
+    from book.package import cover
     from book.source import load
 
     meta = load(make_book(tmp_path / "book")).meta
@@ -368,7 +364,7 @@ def test_cached_cover_is_the_drawn_cover(tmp_path):
 
 
 class Watcher:
-    """book.watch.watch in a thread, with what it says in a queue."""
+    """book.cli.watch.watch in a thread, with what it says in a queue."""
 
     def __init__(self, src: Path, out: Path):
         self.src, self.out = src, out
@@ -378,10 +374,9 @@ class Watcher:
         self.code = None
         self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def run_build(self):
-        with parallel.options(cache="auto"):
-            result = build(self.src, self.out)
-        s = parallel.last_stats
+    def run_build(self, memory):
+        result = build(self.src, self.out, BuildOptions(memory=memory))
+        s = result.stats
         self.stats.append((s.misses, s.hits, list(s.miss_names)))
         return f"wrote {result.output}"
 
@@ -446,9 +441,7 @@ def test_watch_rebuilds_only_the_edited_chapter(tmp_path):
         w.stop()
     assert w.code == 0
 
-    with parallel.options(cache=False):
-        build(src, tmp_path / "fresh.epub")
-    assert parallel.last_stats.misses == 3
+    assert build(src, tmp_path / "fresh.epub", BuildOptions(cache=False)).stats.misses == 3
     assert watched == (tmp_path / "fresh.epub").read_bytes()
     with zipfile.ZipFile(io.BytesIO(watched)) as z:
         assert z.testzip() is None
@@ -512,7 +505,7 @@ def test_cli_watch_end_to_end(tmp_path):
     src = make_book(tmp_path / "book")
     out = tmp_path / "dist" / "book.epub"
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "home-cache"), "PYTHONUNBUFFERED": "1"}
-    env.pop(cachelib.ENV_DIR, None)
+    env.pop("BOOK_CACHE_DIR", None)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])  # this tree's book
     proc = subprocess.Popen([sys.executable, "-m", "book", "build", str(src), "-o", str(out), "--watch"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT, require
 
-from book import checkers
+from book.check import tools as checkers
 
 BOOKS = ["sample", "kitchen-sink", "japanese", "spanish", "arabic", "long"]
 

@@ -187,7 +187,7 @@ def narrated(tools, tmp_path_factory) -> Path:
     (src / "kettle.md").write_text(KETTLE, "utf-8")
     (src / "garden.md").write_text(GARDEN, "utf-8")
     out = tmp_path_factory.mktemp("overlay-book") / "read-aloud.epub"
-    book.build(src, out, read_aloud=True, speech_cache=False)
+    book.build(src, out, read_aloud=True, cache=False)
     return out
 
 
@@ -200,7 +200,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def sample_narrated(tools, tmp_path_factory) -> Path:
     """The sample book in content/, built with --read-aloud (about 7 minutes of speech)."""
     out = tmp_path_factory.mktemp("overlay-sample") / "sample-read-aloud.epub"
-    book.build(engine.ROOT / "content", out, read_aloud=True, speech_cache=False)
+    book.build(engine.ROOT / "content", out, read_aloud=True, cache=False)
     return out
 
 

@@ -1,5 +1,8 @@
-"""The command line: thin on purpose.  It parses arguments, calls the library, and turns a
-:class:`book.errors.BookError` into one line per problem on stderr and its exit code."""
+"""The command line: thin on purpose.  It parses arguments, calls the library (`book.build`,
+`book.build_many`, `book.check`), prints, and turns a :class:`book.errors.BookError` into one
+line per problem on stderr and its exit code.  The library never imports this package.
+
+Its commands' long-running parts live beside it: ``watch`` (``--watch``) and ``preview``."""
 
 from __future__ import annotations
 
@@ -8,8 +11,15 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import __version__
-from .errors import EXIT_OK, EXIT_USAGE, BookError, Problem, UsageError
+from dataclasses import replace
+
+from .. import __version__
+from ..batch import Outcome, build_many, expand_sources
+from ..build import build
+from ..check import check
+from ..errors import (EXIT_CHECK, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BookError, Problem,
+                      ToolError, UsageError)
+from ..options import BuildOptions
 
 EPILOG = """\
 exit status:
@@ -63,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-w", "--watch", action="store_true",
                    help="stay running and build again each time a file of the book is saved; only what "
                         "changed is rendered again (Ctrl-C to stop)")
+    b.add_argument("--dask-scheduler", metavar="ADDRESS",
+                   help="build a batch of sources on the Dask cluster whose scheduler is at ADDRESS "
+                        "(tcp://HOST:PORT); its workers must see the sources and the -o folder "
+                        "(needs the book[dask] extra)")
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     _debug_option(b)
 
@@ -108,28 +122,23 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    command = {"build": _build, "check": _check, "preview": _preview}[args.command]
     try:
-        if args.command == "build":
-            return _build(args)
-        if args.command == "check":
-            return _check(args)
-        if args.command == "preview":
-            return _preview(args)
+        return command(args)
     except BookError as e:
         for problem in e.problems:
             print(f"book: {problem}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("book: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as e:  # a bug in book, not a problem with the input
         if getattr(args, "debug", False):
             traceback.print_exc()
         else:
             print(f"book: internal error: {type(e).__name__}: {e} — please report it; "
                   "run again with --debug for details", file=sys.stderr)
-        return 70
-    return EXIT_USAGE
+        return EXIT_INTERNAL
 
 
 def _debug_option(parser) -> None:
@@ -151,81 +160,153 @@ def _jobs(value: str) -> int:
     return int(value)
 
 
-def _build(args) -> int:
-    from . import parallel
-    from .build import build
+def _options(args) -> BuildOptions:
+    """The build settings the command line gives."""
+    progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
+    return BuildOptions(strict=args.strict, read_aloud=args.read_aloud, allow_remote_images=args.allow_remote_images,
+                        jobs=args.jobs, cache=False if args.no_cache else None, progress=progress)
 
-    batch = parallel.expand_sources(args.source or ["content"])
+
+def _build(args) -> int:
+    batch = expand_sources(args.source or ["content"])
     if args.watch and batch.is_batch:
         if batch.article_folders:
             raise UsageError(f"--watch builds one book, and '{sorted(batch.article_folders)[0]}' is a folder of "
                              "articles (it has no book.yaml): each builds on its own",
                              hint="watch one article, or add a book.yaml that lists them as chapters")
         raise UsageError("--watch builds one book at a time", hint="give one Markdown file or book folder")
+    if args.dask_scheduler and not batch.is_batch:
+        raise UsageError("--dask-scheduler builds a batch on a cluster, and one source was given",
+                         hint="give several sources or a folder of articles, or leave the option out")
+    options = _options(args)
     if batch.is_batch:
-        extra = (["--read-aloud"] if args.read_aloud else []) + (
-            ["--allow-remote-images"] if args.allow_remote_images else [])
-        return parallel.build_batch(batch, args.output, jobs=args.jobs, cache=not args.no_cache,
-                                    strict=args.strict, quiet=args.quiet, debug=args.debug,
-                                    extra_args=tuple(extra))
-    progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
+        return _build_batch(args, batch, options)
 
-    def run():
-        with parallel.options(jobs=args.jobs, cache=False if args.no_cache else "auto"):
-            result = build(batch.sources[0], args.output, strict=args.strict, progress=progress,
-                           read_aloud=args.read_aloud, speech_cache=not args.no_cache,
-                           allow_remote_images=args.allow_remote_images)
-        return result, _report(args, result)
+    def run(memory=None) -> Outcome:
+        outcome = Outcome.of(batch.sources[0], build(batch.sources[0], args.output, replace(options, memory=memory)))
+        _print_warnings(outcome, args.quiet)
+        return outcome
 
     if args.watch:
         from .watch import console, watch
 
         if not Path(batch.sources[0]).exists():
             run()  # the same error as without --watch: there is nothing to watch
-        return watch(batch.sources[0], lambda: run()[1] + _rendered(), say=console(args.quiet),
-                     output=args.output)
-    _result, line = run()
+        return watch(batch.sources[0], lambda memory: _summary(o := run(memory)) + _rendered(o),
+                     say=console(args.quiet), output=args.output)
+    outcome = run()
     if not args.quiet:
-        print(line)
+        print(_summary(outcome))
     return EXIT_OK
 
 
-def _rendered() -> str:
-    """How much the last build rendered, for the line a watcher prints after each build."""
-    from .parallel import last_stats
-
-    if last_stats is None or not last_stats.chapters:
-        return ""
-    return f", {last_stats.misses} of {last_stats.chapters} chapter(s) rendered"
-
-
-def _print_warnings(result) -> None:
-    for w in result.warnings:  # source problems that do not stop the build, and rule warnings
+def _print_warnings(outcome: Outcome, quiet: bool) -> None:
+    """A build's warnings, and why a conformance claim it asked for was not written."""
+    if quiet:
+        return
+    for w in outcome.warnings:  # source problems that do not stop the build, and rule warnings
         print(f"book: {w.labelled('warning: ') if isinstance(w, Problem) else w}", file=sys.stderr)
+    if outcome.conformance_blockers and outcome.claim_requested:
+        print("book: the conformance claim was NOT written; fix these and build again:", file=sys.stderr)
+        for b in outcome.conformance_blockers:
+            print(f"book:   {b}", file=sys.stderr)
 
 
-def _report(args, result) -> str:
-    """Print the build's warnings (unless --quiet); return its one-line summary."""
-    if not args.quiet:
-        _print_warnings(result)
-        if result.conformance_blockers and (result.source.meta.accessibility.certified_by
-                                            or result.source.meta.accessibility.conforms_to):
-            print("book: the conformance claim was NOT written; fix these and build again:", file=sys.stderr)
-            for b in result.conformance_blockers:
-                print(f"book:   {b}", file=sys.stderr)
+def _summary(outcome: Outcome) -> str:
+    """The line a build prints when it wrote the EPUB."""
     narrated = ""
-    if result.media:
-        total = sum(result.media["durations"].values())
+    if outcome.narrated_seconds is not None:
+        total = outcome.narrated_seconds
         narrated = f", narrated: {int(total // 60)} min {total % 60:.0f} s"
-    return f"wrote {result.output} ({result.documents} documents{narrated})"
+    return f"wrote {outcome.output} ({outcome.documents} documents{narrated})"
+
+
+def _rendered(outcome: Outcome) -> str:
+    """How much a build rendered, for the line a watcher prints after each build."""
+    if not outcome.stats.chapters:
+        return ""
+    return f", {outcome.stats.misses} of {outcome.stats.chapters} chapter(s) rendered"
+
+
+def _build_batch(args, batch, options: BuildOptions) -> int:
+    """Several sources: one EPUB each, side by side (book.build_many); the books built are
+    reported first, in the order given, then every failure, as the usual `file:line` lines."""
+    out_dir = Path(args.output) if args.output else Path("dist")
+    if args.output and (out_dir.suffix.lower() == ".epub" or (out_dir.exists() and not out_dir.is_dir())):
+        print(f"book: with several sources, -o names a folder, not '{args.output}'", file=sys.stderr)
+        return EXIT_USAGE
+    executor = None
+    if args.dask_scheduler:
+        executor = _dask_executor(args.dask_scheduler)
+    show = not args.quiet and sys.stderr.isatty()
+    failed = 0
+
+    def tick(outcome: Outcome | None, done: int, total: int) -> None:
+        nonlocal failed
+        failed += outcome is not None and not outcome.ok
+        if show:
+            print(f"\rbook: built {done - failed} of {total}" + (f", {failed} failed" if failed else ""),
+                  end="", file=sys.stderr, flush=True)
+
+    tick(None, 0, len(batch.sources))
+    try:
+        outcomes = build_many(batch, out_dir, options, executor, on_done=tick)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    if show:
+        print(file=sys.stderr)
+    for o in outcomes:  # the books built, in the order given
+        if o.ok:
+            _print_warnings(o, args.quiet)
+            if not args.quiet:
+                print(_summary(o))
+    for o in outcomes:  # then every failure
+        if not o.ok:
+            for problem in o.problems:
+                print(f"book: {problem}", file=sys.stderr)
+            if o.traceback and getattr(args, "debug", False):
+                print(o.traceback, file=sys.stderr, end="")
+    if failed and not args.quiet:
+        print(f"book: {failed} of {len(outcomes)} sources failed", file=sys.stderr)
+    return 1 if failed else EXIT_OK
+
+
+def _dask_executor(address: str):
+    """An executor on the Dask cluster at `address` (PyPI `distributed`, the `book[dask]`
+    extra); imported only here, so nothing of Dask loads without --dask-scheduler."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--dask-scheduler needs Dask's distributed package, which is not installed",
+                         hint="pip install 'book[dask]'") from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise ToolError(f"cannot reach the Dask scheduler at {address} ({e})",
+                        hint="start one (dask scheduler) and its workers, and give its tcp://HOST:PORT address") from None
+    return _ClientExecutor(client)
+
+
+class _ClientExecutor:
+    """A Dask client's executor that also closes the client when shut down."""
+
+    def __init__(self, client):
+        self.client = client
+        self.executor = client.get_executor()
+
+    def submit(self, fn, *args, **kwargs):
+        return self.executor.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.executor.shutdown(wait=wait)
+        self.client.close()
 
 
 def _check(args) -> int:
     import json
 
-    from .check import check
-    from .errors import EXIT_CHECK
-    from .statement import render_text
+    from ..check.statement import render_text
 
     progress = None if args.json or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
     result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace, progress=progress)
@@ -259,14 +340,11 @@ def _check(args) -> int:
 def _preview(args) -> int:
     from .preview import preview
 
-    def run_build(out):
-        from . import parallel
-        from .build import build
-
-        with parallel.options(cache="auto"):
-            result = build(args.source, out)
-        _print_warnings(result)
-        return f"rebuilt the book ({result.documents} documents){_rendered()}"
+    def run_build(out, memory=None):
+        result = build(args.source, out, BuildOptions(memory=memory))
+        outcome = Outcome.of(args.source, result)
+        _print_warnings(outcome, False)
+        return f"rebuilt the book ({outcome.documents} documents)" + _rendered(outcome)
 
     return preview(args.source, port=args.port, open_browser=not args.no_open, watch=args.watch,
                    run_build=run_build)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .metadata import Metadata
+from ..source.metadata import Metadata
 
 CONFORMANCE_AA = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 CONFORMS_TO_VALUES = (

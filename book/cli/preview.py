@@ -21,7 +21,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import EXIT_USAGE, BookError, ToolError
+from ..errors import EXIT_USAGE, BookError, ToolError
 
 READER_DIR = Path(__file__).resolve().parent / "reader"
 ENGINE_PACKAGES = "epubjs@0.3.93 jszip@3.10.1"
@@ -40,7 +40,7 @@ def find_engine() -> dict[str, Path]:
     """The engine's files by name.  BOOK_READER_ENGINE (a folder holding node_modules/) wins;
     else .tools/reader/ of the checkout book runs from, else of the working folder."""
     env = os.environ.get("BOOK_READER_ENGINE")
-    places = [Path(env)] if env else [Path(__file__).resolve().parent.parent / ".tools" / "reader",
+    places = [Path(env)] if env else [Path(__file__).resolve().parents[2] / ".tools" / "reader",
                                       Path.cwd() / ".tools" / "reader"]
     for place in places:
         files = {name: place / "node_modules" / rel for name, rel in ENGINE_FILES.items()}
@@ -133,7 +133,7 @@ def _is_epub(path: Path) -> bool:
 def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = True,
             say=print, watch: bool = False, run_build=None) -> int:
     """Serve `target` (an .epub, or a source to build first) until Ctrl-C.  With `watch`, the
-    source is built again on every save (book.watch; `run_build(out)` builds it, returning the
+    source is built again on every save (book.cli.watch; `run_build(out, memory)` builds it, returning the
     line to print) and the open page reloads the new book at the place it showed."""
     find_engine()  # before a build: say at once what is missing
     target = Path(target)
@@ -149,12 +149,12 @@ def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = Tr
                 raise PreviewError(f"'{target}' is not an EPUB file", file=str(target))
             epub = target
         else:
-            from .build import build
+            from ..build import build
 
             print(f"book: building {target}", file=sys.stderr)
             if watch:  # the watcher's own build, with its cache: the next one reuses it
                 epub = Path(tmp) / "book.epub"
-                run_build(epub)
+                run_build(epub)  # its memory is the watcher's from the next build on
             else:
                 epub = build(target, Path(tmp) / "book.epub").output
         server = serve(epub, port, watched=watch)
@@ -173,7 +173,7 @@ def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = Tr
 
                 serving = threading.Thread(target=server.serve_forever, daemon=True)
                 serving.start()
-                status = watcher.watch(str(target), lambda: run_build(epub), say=watcher.console(out=say),
+                status = watcher.watch(str(target), lambda memory: run_build(epub, memory), say=watcher.console(out=say),
                                        output=str(epub), first_build=False)
             else:
                 server.serve_forever()

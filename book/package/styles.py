@@ -9,12 +9,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-_HERE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # book/
 
 
 @lru_cache(maxsize=None)
 def stylesheet(name: str = "book.css") -> bytes:
-    for folder in (_HERE / "styles", _HERE.parent / "styles"):
+    for folder in (_PACKAGE / "styles", _PACKAGE.parent / "styles"):
         path = folder / name
         if path.is_file():
             return path.read_bytes()

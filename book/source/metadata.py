@@ -1,6 +1,7 @@
 """Front matter → a typed, frozen :class:`Metadata`, validated once, every problem reported by key.
 
-The keys follow pandoc's names where pandoc has one (../CONTRACT.md).  Validation collects every
+The keys follow pandoc's names where pandoc has one (title, lang, author, subtitle, date, ...;
+the README's front-matter table lists them all).  Validation collects every
 problem before raising, so an author fixes a front matter in one pass, the way mkdocs reports a
 whole configuration at once.
 """
@@ -13,7 +14,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-from .errors import Problem, SourceError
+from ..errors import Problem, SourceError
 
 # RFC 5646 (BCP 47) well-formed language tags: language[-extlang][-script][-region]*(-variant)
 # *(-extension)[-privateuse], or a private-use / grandfathered tag.  Whether a subtag is in the
@@ -147,7 +148,7 @@ class Metadata:
         return self.lang.split("-")[0].lower()
 
 
-# Characters XML 1.0 (§2.2) forbids, and U+E000 which book.transform keeps for placeholders:
+# Characters XML 1.0 (§2.2) forbids, and U+E000 which book.render.passes keeps for placeholders:
 # they can never reach the package document or a page.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ue000\ud800-\udfff]")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import Problem, SourceError
+from ..errors import Problem, SourceError
 from .metadata import Metadata, validate
 
 BOOK_YAML = "book.yaml"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from ..files import write_atomic
 from . import speech
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -294,15 +295,16 @@ class SpeechCache:
     def put(self, key: str, clip: speech.Clip) -> None:
         if self.folder is None:
             return
-        path = self.folder / key[:2] / f"{key}.pcm"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(clip.rate.to_bytes(4, "little") + clip.pcm)
-        os.replace(tmp, path)
+        try:
+            write_atomic(self.folder / key[:2] / f"{key}.pcm", clip.rate.to_bytes(4, "little") + clip.pcm)
+        except OSError:
+            pass  # a cache only saves time: one that cannot be written never fails a build
 
 
-def synthesise(docs: list[Narrated], engine: speech.Engine, cache: SpeechCache, progress=None):
-    """Speech for every sentence → {sentence id: Clip}."""
+def synthesise(docs: list[Narrated], engine: speech.Engine, cache: SpeechCache, progress=None,
+               threads: int | None = None):
+    """Speech for every sentence → {sentence id: Clip}, `threads` sentences at a time (default:
+    one per CPU; each runs the speech engine as a process of its own)."""
     jobs = {}
     for doc in docs:
         for s in doc.sentences:
@@ -318,7 +320,7 @@ def synthesise(docs: list[Narrated], engine: speech.Engine, cache: SpeechCache, 
     if todo:
         if progress:
             progress(f"speaking {len(todo)} sentence(s) ({len(jobs) - len(todo)} from the cache)")
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 2) as pool:
             futures = {key: pool.submit(engine.speak, text, voice) for key, (text, voice) in todo.items()}
             for key, fut in futures.items():
                 clips[key] = fut.result()

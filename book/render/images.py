@@ -13,15 +13,16 @@ from pathlib import Path
 from lxml import etree
 from PIL import Image, UnidentifiedImageError
 
-from .errors import SourceError
+from ..errors import SourceError
+from ..files import write_atomic
 
 # EPUB 3.3 §3.2 core media types for images.  WebP is core since EPUB 3.3, but many e-ink
 # readers in use cannot show it, so it is accepted with a rule warning (see book.rules).
 CORE_IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 SVG = "image/svg+xml"
 SVG_NS = "http://www.w3.org/2000/svg"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                          huge_tree=False, remove_comments=False)
+_SVG_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                           huge_tree=False, remove_comments=False)
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,10 @@ def fetch(url: str, folder: Path, *, file: str, line: int | None) -> Path:
     --allow-remote-images.  EPUB 3.3 §3.6 keeps images inside the container, so a remote picture
     is fetched at build time, checked by its bytes like any other, and packaged."""
     import hashlib
-    import os
     import urllib.error
     import urllib.request
 
-    from . import __version__
+    from .. import __version__
 
     if not url.lower().startswith(("http://", "https://")):
         raise SourceError(f"image '{url[:80]}' is not an http(s) address", file=file, line=line,
@@ -65,10 +65,11 @@ def fetch(url: str, folder: Path, *, file: str, line: int | None) -> Path:
     if len(data) > MAX_DOWNLOAD:
         raise SourceError(f"image '{url[:80]}' is larger than {MAX_DOWNLOAD // 1048576} MB", file=file, line=line,
                           hint="download it, make it smaller, and link the file")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, dest)
+    try:
+        write_atomic(dest, data)
+    except OSError as e:
+        raise SourceError(f"could not keep the downloaded image '{url[:80]}' in {folder} ({e.strerror})",
+                          file=file, line=line, hint="check that the folder can be written") from None
     return dest
 
 
@@ -102,7 +103,7 @@ def svg_check(data: bytes, *, ref: str, file: str, line: int | None) -> None:
         raise SourceError(f"SVG '{ref}' declares XML entities", file=file, line=line,
                           hint="remove the <!DOCTYPE …> block: entities can read other files (XXE)")
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, etree.XMLParser(**_SVG_PARSER_OPTIONS))  # one per call: threads
     except etree.XMLSyntaxError as e:
         raise SourceError(f"SVG '{ref}' is not well-formed XML ({e.msg})", file=file, line=line,
                           hint="open it in an editor or export it again") from None

@@ -9,10 +9,20 @@ those classes that book uses are functions here, with the same behaviour.
 from __future__ import annotations
 
 import re
+import threading
 
 from lxml import etree
 
-_PARSER = etree.HTMLParser()
+_local = threading.local()
+
+
+def _parser() -> etree.HTMLParser:
+    """This thread's HTML parser: an lxml parser object must not be used by two threads at once
+    (lxml FAQ, "Can I use threads to concurrently access the lxml API?")."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = etree.HTMLParser()
+    return parser
 _FULL_DOCUMENT = re.compile(r"^\s*<(?:html|!doctype)", re.I)
 
 
@@ -20,7 +30,7 @@ def element(tag: str, attrs: dict | None = None):
     """A new element of an HTML document.  Unlike `etree.Element`, it accepts `epub:type` as a
     plain attribute name (HTML documents do not check the colon); the XHTML wrapper written
     around every body declares the `epub` prefix (EPUB 3.3 §6.1.3)."""
-    el = _PARSER.makeelement(tag)
+    el = _parser().makeelement(tag)
     for k, v in (attrs or {}).items():
         el.set(k, v)
     return el
@@ -30,7 +40,7 @@ def parse_fragment(fragment: str):
     """An HTML fragment (what Python-Markdown writes) as the children of a new `div`: its text
     before the first element, when not blank, becomes the div's text."""
     text = fragment if _FULL_DOCUMENT.match(fragment) else f"<html><body>{fragment}</body></html>"
-    doc = etree.fromstring(text, _PARSER)
+    doc = etree.fromstring(text, _parser())
     root = element("div")
     bodies = [] if doc is None else [e for e in doc if e.tag == "body"]
     if len(bodies) != 1:  # a fragment that is a whole document without one body: its text only

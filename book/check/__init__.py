@@ -2,7 +2,8 @@
 accessibility statement a reading system would show for it.
 
 Our rules run on the EPUB's own documents here (not the Markdown), so `check` works on books
-made by any tool; they are the same rule functions the build uses (book.rules).
+made by any tool; they are the same rule functions the build uses (book.rules), reporting
+through the same :class:`book.rules.Reporter`, located in the document's XHTML.
 """
 
 from __future__ import annotations
@@ -16,20 +17,23 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from . import checkers, rules
-from .errors import SourceError, ToolError
-from .metadata import is_valid_language_tag
-from .source import Chapter
+from .. import rules
+from ..errors import SourceError, ToolError
+from ..rules.locate import Locator
+from ..source.metadata import is_valid_language_tag
+from . import tools as checkers
 from .statement import Field, package_metadata, statement
-from .transform import Locator
 
 OPF = "http://www.idpf.org/2007/opf"
 
 
 @dataclass
-class CheckResult:
+class CheckReport:
+    """What ``book check`` found: EPUBCheck's and Ace's reports (None when turned off), our
+    rules' findings, and the accessibility statement a reading system would show."""
+
     epub: Path
-    epubcheck: checkers.CheckReport | None
+    epubcheck: checkers.EpubcheckReport | None
     ace: checkers.AceReport | None
     findings: list[rules.Finding]
     statement: list[Field]
@@ -67,17 +71,8 @@ class CheckResult:
         }
 
 
-class _DocContext:
-    """What book.rules needs to report on a document inside an EPUB."""
-
-    def __init__(self, name: str, text: str):
-        self.findings: list[rules.Finding] = []
-        # The document is located like a chapter of a source: the same line search.
-        self.chapter = Chapter(Path(name), name, text, 1)
-        self.line = Locator(self.chapter).line
-
-    def finding(self, rule_id, message, *needles, hint=None, severity=None):
-        self.findings.append(rules.finding(rule_id, message, self.chapter.name, self.line(*needles), hint, severity))
+# How to describe an image, in the words of the XHTML being checked.
+XHTML_ALT_HINT = 'add alt text that says what the picture shows, or alt="" if it is decorative'
 
 
 def _spine(z: zipfile.ZipFile) -> tuple[str, bytes, list[str]]:
@@ -115,7 +110,7 @@ def epub_rules(path: Path) -> tuple[list[rules.Finding], dict[str, list[str]]]:
                 text = z.read(name).decode("utf-8", "replace")
             except KeyError:
                 continue
-            ctx = _DocContext(name, text)
+            ctx = rules.Reporter(name, Locator(text))
             try:
                 doc = lxml.html.document_fromstring(text.encode("utf-8"))
             except (etree.ParserError, ValueError):
@@ -124,21 +119,20 @@ def epub_rules(path: Path) -> tuple[list[rules.Finding], dict[str, list[str]]]:
             if body is None:
                 continue
             for el in doc.iter():
-                if isinstance(el.tag, str) and el.get("lang") and not is_valid_language_tag(el.get("lang")):
-                    ctx.finding("lang-invalid", f"'{el.get('lang')}' on <{el.tag}> is not a BCP 47 tag",
-                                f'lang="{el.get("lang")}"')
+                if isinstance(el.tag, str) and el.get("lang"):
+                    rules.check_lang(ctx, el, f'lang="{el.get("lang")}"')
             rules.check_tree(ctx, body)
             for img in body.iter("img"):
-                alt = img.get("alt")
-                decorative = alt == "" or img.get("role") in ("presentation", "none")
-                if alt is None or (not alt.strip() and not decorative):
-                    ctx.finding("img-alt-missing", f"image '{img.get('src')}' has no alt attribute",
-                                f'src="{img.get("src")}"', hint="add alt text, or alt=\"\" if decorative")
-                elif alt.strip():
-                    rules.check_image(ctx, img, alt.strip(), img.get("src", ""), ctx.line(img.get("src", "")))
+                alt, src = img.get("alt"), img.get("src", "")
+                # alt="" (or role presentation) is how XHTML marks a decorative image (WCAG
+                # 1.1.1 decoration); a missing alt, or blanks, describe nothing.
+                if alt == "" or img.get("role") in ("presentation", "none"):
+                    continue
+                rules.check_image(ctx, img, (alt or "").strip(), src, ctx.locator.line(f'src="{src}"', src),
+                                  missing_hint=XHTML_ALT_HINT)
             for h in body.iter("h1", "h2", "h3", "h4", "h5", "h6"):
                 text_ = re.sub(r"\s+", " ", h.text_content()).strip()
-                headings.append((int(h.tag[1]), text_, name, ctx.line(text_[:30]) if text_ else None))
+                headings.append((int(h.tag[1]), text_, name, ctx.locator.line(text_[:30]) if text_ else None))
             findings += ctx.findings
         findings += _heading_order_across(headings)
     return findings, meta
@@ -155,14 +149,17 @@ def _heading_order_across(headings):
     return out
 
 
-def check(path: str | Path, *, epubcheck: bool = True, ace: bool = True, progress=None) -> CheckResult:
+def check(path: str | Path, *, epubcheck: bool = True, ace: bool = True, progress=None) -> CheckReport:
+    """Check any EPUB: EPUBCheck (validity), DAISY Ace and our rules (accessibility), and the
+    accessibility statement of its metadata.  Raises :class:`book.errors.ToolError` when a
+    checker is missing or fails to run (exit code 4), SourceError when `path` is not an EPUB."""
     path = Path(path)
     if not path.is_file():
         raise SourceError("no such EPUB file", file=str(path))
     say = progress or (lambda _m: None)
     say("running the accessibility rules")
     findings, meta = epub_rules(path)
-    result = CheckResult(path, None, None, findings, statement(meta))
+    result = CheckReport(path, None, None, findings, statement(meta))
     for enabled, name, run in ((epubcheck, "EPUBCheck", checkers.run_epubcheck), (ace, "DAISY Ace", checkers.run_ace)):
         if not enabled:
             result.skipped.append(f"{name} (turned off)")

@@ -1,6 +1,6 @@
 """Untrusted markup never reaches a reader.
 
-Raw HTML in Markdown is allowed where it is safe (CONTRACT.md).  This pass keeps an allow-list
+Raw HTML in Markdown is allowed where it is safe (the README, "Markdown").  This pass keeps an allow-list
 of HTML elements and attributes that EPUB 3.3 XHTML content documents accept in a reflowable,
 non-scripted book; anything executable (`script`, event handlers, `javascript:` URLs) or
 embedding (`iframe`, `object`, `embed`, forms) is removed and reported, and elements that are not
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from . import htmltree
+from . import tree as htmltree
 
 # Elements of HTML that may appear in the body of an EPUB XHTML content document.
 HTML_ELEMENTS = frozenset("""
@@ -71,7 +71,6 @@ ELEMENT_ATTRS = {
     "abbr": set(),
     "bdo": set(),
 }
-_SAFE_URL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|[^:]*(?:[/?#]|$))")
 _SAFE_SCHEMES = ("http", "https", "mailto", "tel")
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*$")
 _DATA_NAME = re.compile(r"^data-[a-z0-9_.-]+$")

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote
 
-from .errors import BookError
+from ..errors import BookError
 
 # Seconds between two looks at the files without inotify: short enough that a save shows up at
 # once, long enough to cost nothing.  With inotify, a look happens on each wake-up, and at least
@@ -118,12 +118,12 @@ def _look(files: set[Path], folders: set[Path], output: Path | None) -> dict[str
 
 def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: str | None = None,
           stop=None, first_build: bool = True) -> int:
-    """Build `source` with `run_build()` (which returns a line to print), then again after every
-    change, until Ctrl-C (or `stop()`, for tests, returns True).  `say(line, error=False)`
+    """Build `source` with `run_build(memory)` (which returns a line to print; `memory` is what
+    the process keeps between builds, book.cache.Memory), then again after every change, until Ctrl-C (or `stop()`, for tests, returns True).  `say(line, error=False)`
     prints.  Returns the exit status of the last build (0: it wrote the EPUB).  `first_build`:
     False when the caller has just built it (book preview)."""
-    from . import cache as cachelib
-    from . import source as sourcelib
+    from .. import cache as cachelib
+    from .. import source as sourcelib
 
     path = Path(source)
     root = path if path.is_dir() else path.parent
@@ -226,12 +226,9 @@ class _Inotify:
 
 def _once(run_build, memory, say) -> int:
     """One build; its exit status (0: the EPUB was written)."""
-    from . import parallel
-
     start = time.perf_counter()
     try:
-        with parallel.options(memory=memory):
-            line = run_build()
+        line = run_build(memory)
     except BookError as e:
         for problem in e.problems:
             say(str(problem), error=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import SourceError, ToolError
+from ..errors import SourceError, ToolError
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .metadata import Metadata
+from ..source.metadata import Metadata
 
 WIDTH, HEIGHT = 1600, 2400
 _FONT_DIRS = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts"]
@@ -120,7 +120,7 @@ def cover_png(meta: Metadata, cache=None) -> bytes:
     The key holds everything the picture depends on: the code, the texts and the fonts."""
     if cache is None:
         return make_cover(meta)
-    from .cache import code_fingerprint
+    from ..cache import code_fingerprint
 
     texts = [meta.title, meta.subtitle or "", ", ".join(meta.authors)]
     fonts = [str(next(_font_files(_printable(t)), "")) for t in texts]

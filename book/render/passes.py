@@ -1,12 +1,12 @@
-"""Step 3 of a build: one chapter's HTML → XHTML parts ready to package.
+"""One chapter's HTML → XHTML parts ready to package.
 
-One pass per concern, in this order (see :data:`PASSES`):
+One pass per concern, registered by name in :data:`PASSES`, in this order:
 
-1. ``sanitize``   — untrusted markup out (book.sanitize)
+1. ``sanitize``   — untrusted markup out (book.render.sanitize)
 2. ``images``     — resolve, verify and describe every image; figures for captions
 3. ``footnotes``  — DPUB-ARIA notes that e-readers show as pop-ups
 4. ``semantics``  — languages of parts, focusable code blocks
-5. ``rules``      — the accessibility rules that need the source (book.rules)
+5. ``rules``      — the accessibility rules on the chapter's tree (book.rules)
 6. ``split``      — one spine document per heading at or above the split level
 
 A chapter's result (:class:`RenderedChapter`) holds only strings and small records, so chapters
@@ -17,21 +17,21 @@ placeholders that the packager resolves once every chapter is known.
 from __future__ import annotations
 
 import html
-import itertools
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
-from . import htmltree
+from .. import rules
+from ..errors import SourceError
+from ..rules.locate import Locator
+from ..source import Chapter, resolve_inside
 from . import images as imagelib
-from . import rules
-from .errors import SourceError
-from .metadata import is_valid_language_tag, language_hint
-from .render import new_markdown, render
+from . import tree as htmltree
+from .markdown import new_markdown, render
 from .sanitize import repair, sanitize
-from .source import Chapter, resolve_inside
 
 # Placeholders in serialised parts.  U+E000 (private use) is removed from every source text
 # (book.render.clean_text), so no text of the author's can collide with them.
@@ -40,8 +40,6 @@ LINK = MARK + "L"  # href="\ue000L<id>"      → "<file>#<id>" once every part h
 IMAGE = MARK + "I"  # src="\ue000I<relpath>" → "../images/<name>"
 _PLACEHOLDER = re.compile('"' + MARK + '([LI])([^"]*)"')
 
-XHTML_NS = "http://www.w3.org/1999/xhtml"
-OPS_NS = "http://www.idpf.org/2007/ops"
 EPUB_TYPE = "epub:type"
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
@@ -87,66 +85,6 @@ class RenderedChapter:
     decorative_images: int = 0
 
 
-class Locator:
-    """Finds the source line of a piece of text, for `file:line` messages.  Python-Markdown keeps
-    no line numbers, so we search the chapter's own text.  `line` gives the first line with the
-    text; `next_line` and `heading_line` are for elements met in document order, so the second
-    image with the same file, or the second heading with the same words, gets its own line."""
-
-    def __init__(self, chapter: Chapter):
-        self.chapter = chapter
-        self.lines = chapter.text.split("\n")
-        self._cursors: dict[str, int] = {}  # needle -> index of the line after its last answer
-        self._headings: list[tuple[int, str]] | None = None  # (index, line) of each `#` line
-        self._exact: dict[str, list[int]] = {}  # heading text -> indexes of its `#` lines
-        self._used_headings: set[int] = set()
-
-    def heading_line(self, text: str) -> int | None:
-        """Line of a heading: first a `#` line whose heading text is exactly `text`, then one that
-        contains it, each line answered once; only `#` lines are searched, so finding every
-        heading of a chapter stays linear in its length."""
-        if self._headings is None:
-            self._headings = [(i, ln) for i, ln in enumerate(self.lines) if ln.lstrip().startswith("#")]
-            for i, ln in self._headings:
-                self._exact.setdefault(_ATX.sub("", ln.strip()).strip(), []).append(i)
-        if not text:
-            return self.line(text)
-        exact = self._exact.get(text, [])
-        loose = (i for i, ln in self._headings if text in ln)
-        first = None
-        for i in itertools.chain(exact, loose):
-            first = i if first is None else first
-            if i not in self._used_headings:
-                self._used_headings.add(i)
-                return self.chapter.first_line + i
-        return self.line(text) if first is None else self.chapter.first_line + first
-
-    def next_line(self, *needles: str) -> int | None:
-        """The line of the next occurrence of the first needle found, after the one this needle
-        last answered; when there is no further one, the first (as `line`)."""
-        for needle in needles:
-            if not needle:
-                continue
-            for i in range(self._cursors.get(needle, 0), len(self.lines)):
-                if needle in self.lines[i]:
-                    self._cursors[needle] = i + 1
-                    return self.chapter.first_line + i
-        return self.line(*needles)
-
-    def line(self, *needles: str) -> int | None:
-        for needle in needles:
-            if not needle:
-                continue
-            for i, text in enumerate(self.lines):
-                if needle in text:
-                    return self.chapter.first_line + i
-        return None
-
-
-# An ATX heading's markers and attribute list: "## Pain ## {#pain}" → "Pain".
-_ATX = re.compile(r"^#+\s*|\s*#*\s*(?:\{[^}]*\})?\s*#*\s*$")
-
-
 @dataclass
 class Context:
     root: Path
@@ -156,18 +94,22 @@ class Context:
     book_title: str
     lang: str
     allow_remote: bool = False
+    remote_dir: Path | None = None  # where remote images are downloaded (book.cache.cache_root)
     locator: Locator = None  # type: ignore[assignment]
     findings: list = field(default_factory=list)
     images: dict = field(default_factory=dict)
     stats: dict = field(default_factory=lambda: {"informative": 0, "described": 0, "decorative": 0})
+    parts: list = field(default_factory=list)  # the spine documents, made by the last pass
 
     def __post_init__(self):
-        self.locator = Locator(self.chapter)
+        self.locator = Locator(self.chapter.text, self.chapter.first_line)
 
-    def finding(self, rule_id: str, message: str, *needles: str, hint: str | None = None,
-                severity: str | None = None) -> None:
-        self.findings.append(rules.finding(rule_id, message, self.chapter.name,
-                                           self.locator.line(*needles), hint, severity))
+    @property
+    def file(self) -> str:
+        return self.chapter.name
+
+    # The rules' reporter (book.rules.Reporter): a finding, located in the chapter's text.
+    finding = rules.Reporter.finding
 
 
 _element = htmltree.element
@@ -205,13 +147,16 @@ def _pass_images(tree, ctx: Context) -> None:
                     hint="download it into the book's folder and link it by a relative path (EPUB 3.3 "
                          "§3.6 wants every image inside the publication, so it shows offline), or build "
                          "with --allow-remote-images to have book download it")
-            path = imagelib.fetch(html.unescape(src), ctx.root / ".cache" / "book" / "remote",
+            path = imagelib.fetch(html.unescape(src), ctx.remote_dir or ctx.root / ".cache" / "book" / "remote",
                                   file=ctx.chapter.name, line=line)
         else:
             path = resolve_inside(ctx.root, ctx.chapter.path, html.unescape(src), what="image",
                                   file=ctx.chapter.name, line=line)
         info = imagelib.inspect(path, ref=src, file=ctx.chapter.name, line=line)
-        rel = path.relative_to(ctx.root.resolve()).as_posix()
+        # Relative to the book's folder; a downloaded image may sit in a cache folder elsewhere
+        # (BOOK_CACHE_DIR), and is then known by its absolute path.
+        rel = path.relative_to(root) if path.is_relative_to(root := ctx.root.resolve()) else path
+        rel = rel.as_posix()
         ctx.images[rel] = ImageUse(rel, info.media_type, info.width, info.height)
         img.set("src", IMAGE + rel)
         # Width and height let a reading system reserve space before the image loads; CSS keeps
@@ -363,12 +308,10 @@ def _pass_semantics(tree, ctx: Context) -> None:
             continue
         lang = el.get("lang")
         if lang is not None:
-            if is_valid_language_tag(lang):
+            if rules.check_lang(ctx, el, f"lang={lang}", lang):
                 # XHTML needs xml:lang too (EPUB 3.3 §6.1.4 follows HTML: both, same value).
                 el.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
             else:
-                ctx.finding("lang-invalid", f"'{lang}' on <{el.tag}> is not a BCP 47 language tag",
-                            f"lang={lang}", lang, hint=language_hint(lang))
                 del el.attrib["lang"]
         if el.tag == "pre":
             # A code block that scrolls sideways must be reachable by keyboard (WCAG 2.1.1,
@@ -378,13 +321,8 @@ def _pass_semantics(tree, ctx: Context) -> None:
             el.set("aria-label", "Code")
 
 
-PASSES = [
-    ("sanitize", _pass_sanitize),
-    ("images", _pass_images),
-    ("footnotes", _pass_footnotes),
-    ("semantics", _pass_semantics),
-    ("rules", lambda tree, ctx: rules.check_tree(ctx, tree)),
-]
+def _pass_rules(tree, ctx: Context) -> None:
+    rules.check_tree(ctx, tree)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,6 +358,11 @@ def _serialise(elements, ctx: Context) -> str:
 # E-readers (older Kobo and Kindle firmware, and ADE) slow down or fail on XHTML documents over
 # about 300 KB; a section longer than this is continued in a further spine document.
 MAX_DOCUMENT_BYTES = 250_000
+
+
+def _pass_split(tree, ctx: Context) -> None:
+    """The last pass: the chapter's parts (spine documents), with their headings, ids and links."""
+    ctx.parts = _split(tree, ctx)
 
 
 def _split(tree, ctx: Context) -> list[Part]:
@@ -481,31 +424,42 @@ def _split(tree, ctx: Context) -> list[Part]:
     return parts
 
 
-_md = None
+# Every pass of a chapter, by name, in the order they run: the one list of them.
+PASSES: list[tuple[str, object]] = [
+    ("sanitize", _pass_sanitize),
+    ("images", _pass_images),
+    ("footnotes", _pass_footnotes),
+    ("semantics", _pass_semantics),
+    ("rules", _pass_rules),
+    ("split", _pass_split),
+]
+
+_local = threading.local()
 
 
 def _markdown():
-    """One Markdown converter per process, reset before each chapter (book.render.render):
-    building one costs about as much as rendering a short chapter."""
-    global _md
-    if _md is None:
-        _md = new_markdown()
-    return _md
+    """One Markdown converter per thread, reset before each chapter (book.render.markdown.render):
+    building one costs about as much as rendering a short chapter, and a converter holds the
+    state of the chapter it renders, so threads (a batch on a thread pool, a Dask worker) never
+    share one."""
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = new_markdown()
+    return md
 
 
 def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int, book_title: str,
-                   lang: str, allow_remote: bool = False) -> RenderedChapter:
+                   lang: str, allow_remote: bool = False, remote_dir: Path | None = None) -> RenderedChapter:
     """Markdown of one chapter → parts, images and findings.  Pure: same input, same output
-    (with `allow_remote`, remote images are downloaded once into the book's .cache/)."""
+    (with `allow_remote`, remote images are downloaded once into `remote_dir`)."""
     ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level,
-                  book_title=book_title, lang=lang, allow_remote=allow_remote)
+                  book_title=book_title, lang=lang, allow_remote=allow_remote, remote_dir=remote_dir)
     fragment = render(chapter.text, _markdown())
     tree = htmltree.parse_fragment(fragment or "<p></p>")
     for _name, run in PASSES:
         run(tree, ctx)
-    parts = _split(tree, ctx)
     return RenderedChapter(
-        parts=parts, images=list(ctx.images.values()), findings=ctx.findings,
+        parts=ctx.parts, images=list(ctx.images.values()), findings=ctx.findings,
         informative_images=ctx.stats["informative"], described_images=ctx.stats["described"],
         decorative_images=ctx.stats["decorative"],
     )

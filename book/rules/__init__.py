@@ -1,13 +1,16 @@
-"""The accessibility rules `book` runs at build time, each with a stable id.
+"""The accessibility rules of `book`, each with a stable id: one implementation, run by
+``book build`` on each chapter's tree and by ``book check`` on each document of any EPUB.
 
 Findings are data (:class:`Finding`), not exceptions: the build collects them all, prints them as
 `file:line: [rule-id] message — hint`, and stops only when one is an error (or, with --strict, a
 warning).  :data:`CATALOGUE` is the one list of rules; the README's table is made from it and
-each id has a test that triggers it and one that does not.
+each id has a test that triggers it and one that does not.  A rule reports through a
+:class:`Reporter`, which knows the document's file and finds the line of a finding in its text.
 
-They add to DAISY Ace what it cannot see (../ACCESSIBILITY.md): alt text that is a file name or a
-placeholder, headings skipped across documents, vague link text, tables whose cells have no
-headers (axe's `td-has-header` does not run in Ace).
+They add to DAISY Ace what it cannot see: alt text that is a file name or a placeholder
+(WCAG 1.1.1 asks for a text alternative that serves the same purpose), headings skipped across
+the documents of a book (axe checks one document at a time), vague link text (WCAG 2.4.4),
+tables whose cells have no headers (axe's `td-has-header` does not run in Ace).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import htmltree
-from .errors import where
+from ..errors import where
+from ..render import tree as htmltree
+from ..source.metadata import is_valid_language_tag, language_hint
+from .locate import Locator
 
 ERROR, WARNING = "error", "warning"
 
@@ -79,17 +84,34 @@ def finding(rule_id: str, message: str, file: str | None, line: int | None, hint
     return Finding(rule_id, severity or rule.severity, message, file, line, hint)
 
 
-def check_image(ctx, img, alt: str, src: str, line: int | None) -> None:
-    """Rules on one informative image (decorative ones are exempt: WCAG 1.1.1 decoration)."""
-    name = ctx.chapter.name
+class Reporter:
+    """Where the rules put what they find about one document: `file` names it in messages and
+    `locator` finds the line of a finding in its text."""
+
+    def __init__(self, file: str, locator: Locator):
+        self.file = file
+        self.locator = locator
+        self.findings: list[Finding] = []
+
+    def finding(self, rule_id: str, message: str, *needles: str, hint: str | None = None,
+                severity: str | None = None) -> None:
+        """Add a finding of `rule_id`, on the first line that holds one of `needles`."""
+        self.findings.append(finding(rule_id, message, self.file, self.locator.line(*needles), hint, severity))
+
+
+MARKDOWN_ALT_HINT = ("describe it: ![What the picture shows.]({src}), or mark it ![]({src}){{.decorative}} "
+                     "if it carries no information")
+
+
+def check_image(ctx, img, alt: str, src: str, line: int | None, missing_hint: str = MARKDOWN_ALT_HINT) -> None:
+    """Rules on one informative image (decorative ones are exempt: WCAG 1.1.1 decoration).
+    `missing_hint`: how to add a description, in the syntax of what is being checked."""
 
     def add(rule_id, message, hint):
-        ctx.findings.append(finding(rule_id, message, name, line, hint))
+        ctx.findings.append(finding(rule_id, message, ctx.file, line, hint))
 
     if not alt:
-        add("img-alt-missing", f"image '{src}' has no description",
-            "describe it: ![What the picture shows.](" + src + "), or mark it "
-            "![](" + src + "){.decorative} if it carries no information")
+        add("img-alt-missing", f"image '{src}' has no description", missing_hint.format(src=src))
         return
     low = alt.lower().strip(" .")
     if _FILENAME.search(alt.strip()):
@@ -105,6 +127,17 @@ def check_image(ctx, img, alt: str, src: str, line: int | None) -> None:
     if src.lower().endswith(".webp"):
         add("img-format-webp", f"'{src}' is WebP; the book gets a PNG copy, since many e-ink readers cannot show WebP",
             "save it as PNG or JPEG to choose the format yourself")
+
+
+def check_lang(ctx, el, *needles: str) -> bool:
+    """WCAG 3.1.2: a part's `lang` must be a BCP 47 tag for a screen reader to switch voices.
+    True when it is; otherwise a `lang-invalid` finding, located by `needles`."""
+    lang = el.get("lang")
+    if is_valid_language_tag(lang):
+        return True
+    ctx.finding("lang-invalid", f"'{lang}' on <{el.tag}> is not a BCP 47 language tag", *needles,
+                hint=language_hint(lang))
+    return False
 
 
 def _text(el) -> str:
@@ -157,3 +190,37 @@ def check_heading_order(headings) -> list[Finding]:
                                file, line, hint="use " + "#" * (previous + 1) + " for it, or add the level between"))
         previous = level
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Book-wide rules: they need every chapter, so they run once the chapters have rendered.
+
+
+def heading_order_in_book(source, chapters) -> list[Finding]:
+    """`heading-skip` across the whole reading order, chapter files included."""
+    ordered = [(h.level, h.text, chapter.name, h.line)
+               for ch, chapter in zip(chapters, source.chapters) for part in ch.parts for h in part.headings]
+    return check_heading_order(ordered)
+
+
+def link_targets_in_book(source, chapters) -> list[Finding]:
+    """A `[text](#id)` whose id exists nowhere in the book would be a dead link in every reading
+    system (EPUBCheck RSC-012)."""
+    known = {i for ch in chapters for part in ch.parts for i in part.ids}
+    out = []
+    for ch, chapter in zip(chapters, source.chapters):
+        loc = Locator(chapter.text, chapter.first_line)
+        for part in ch.parts:
+            for target in sorted(part.links - known):
+                out.append(finding("link-target-missing", f"the link to '#{target}' leads nowhere",
+                                   chapter.name, loc.line(f"(#{target}", f"#{target}"),
+                                   "link to a heading's id (shown in the table of contents) or add {#"
+                                   + target + "} to the element it should reach"))
+    return out
+
+
+# Every book-wide rule, by name, in the order they run: the one list of them.
+BOOK_RULES = [
+    ("heading-order", heading_order_in_book),
+    ("link-targets", link_targets_in_book),
+]

@@ -7,7 +7,7 @@ content document. ``bash .ci/install-tools`` installs all of them.
 
 Public API::
 
-    run_epubcheck(epub_path, *, timeout=300) -> CheckReport
+    run_epubcheck(epub_path, *, timeout=300) -> EpubcheckReport
     run_ace(epub_path, *, report_dir=None, timeout=600) -> AceReport
     find_epubcheck() -> list[str]     # command prefix: java ... -jar epubcheck.jar
     find_ace() -> Path                # the ace executable
@@ -36,7 +36,7 @@ __all__ = [
     "AceReport",
     "AceViolation",
     "CheckMessage",
-    "CheckReport",
+    "EpubcheckReport",
     "ToolFailed",
     "ToolMissing",
     "find_ace",
@@ -46,7 +46,7 @@ __all__ = [
     "run_epubcheck",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # book/check/tools.py → the checkout
 INSTALL_HINT = "install it with `bash .ci/install-tools` (from the repository root)"
 
 EPUBCHECK_TIMEOUT = 300
@@ -102,7 +102,7 @@ class CheckMessage:
 
 
 @dataclass(frozen=True)
-class CheckReport:
+class EpubcheckReport:
     """EPUBCheck's verdict on one EPUB."""
 
     fatals: int
@@ -277,7 +277,7 @@ def _location(loc: Mapping[str, Any]) -> str:
     return path
 
 
-def _parse_epubcheck(data: Mapping[str, Any]) -> CheckReport:
+def _parse_epubcheck(data: Mapping[str, Any]) -> EpubcheckReport:
     messages: list[CheckMessage] = []
     for m in data.get("messages") or []:
         locations = m.get("locations") or []
@@ -294,7 +294,7 @@ def _parse_epubcheck(data: Mapping[str, Any]) -> CheckReport:
                 )
             )
     checker = data.get("checker") or {}
-    return CheckReport(
+    return EpubcheckReport(
         fatals=int(checker.get("nFatal", 0)),
         errors=int(checker.get("nError", 0)),
         warnings=int(checker.get("nWarning", 0)),
@@ -303,7 +303,7 @@ def _parse_epubcheck(data: Mapping[str, Any]) -> CheckReport:
     )
 
 
-def run_epubcheck(epub_path: str | os.PathLike[str], *, timeout: float = EPUBCHECK_TIMEOUT) -> CheckReport:
+def run_epubcheck(epub_path: str | os.PathLike[str], *, timeout: float = EPUBCHECK_TIMEOUT) -> EpubcheckReport:
     """Validate an .epub with EPUBCheck and return its counts and messages.
 
     Counts are EPUBCheck's own (checker.nFatal/nError/nWarning in its JSON);

@@ -3,7 +3,8 @@ Digital Publications" (2.0), as a reading system or a bookshop would show it.
 
 The statement is computed from the package metadata alone — exactly what a reader's software
 sees — so it shows what the book claims, not what we hope it does.  Field order and the English
-strings follow the guide's techniques for EPUB (../ACCESSIBILITY.md quotes them).
+strings follow the guide's techniques for EPUB
+(https://www.w3.org/publishing/a11y/display-guide/techniques/epub-metadata/).
 """
 
 from __future__ import annotations

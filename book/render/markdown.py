@@ -22,7 +22,7 @@ import markdown
 from markdown import inlinepatterns, treeprocessors, util
 from markdown.postprocessors import Postprocessor
 
-from .metadata import xml_safe
+from ..source.metadata import xml_safe
 from .sanitize import HTML_ELEMENTS
 
 EXTENSIONS = ["tables", "footnotes", "def_list", "fenced_code", "attr_list", "abbr", "toc", "sane_lists"]
@@ -221,7 +221,7 @@ def new_markdown(fast: bool = True) -> markdown.Markdown:
 
 
 def clean_text(text: str) -> str:
-    """Characters XML 1.0 forbids (§2.2), and U+E000 kept for book.transform's placeholders,
+    """Characters XML 1.0 forbids (§2.2), and U+E000 kept for book.render.passes' placeholders,
     never reach an XHTML file: the same cleaning as every metadata value gets."""
     return xml_safe(text)
 

@@ -1,0 +1,56 @@
+"""Read aloud: EPUB 3 Media Overlays made offline (``book build --read-aloud``).
+
+Each sentence of the title page, the disclaimer and the text is wrapped in a `<span id>`
+(book.narrate.overlays), spoken by an offline engine (book.narrate.speech: eSpeak NG, or a
+configured command), and paired with its clip in a SMIL file, one MP3 per document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..cache import cache_root
+from ..options import BuildOptions
+from ..workers import worker_count
+from ..package.assemble import Assembly
+from ..package.writer import Overlays, PackageItem
+from ..source import Source
+from . import overlays
+
+
+@dataclass
+class Narration:
+    """What narrating a book made: the package's overlay metadata and the speech cache's counts."""
+
+    overlays: Overlays
+    cache: overlays.SpeechCache
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.overlays.durations.values())
+
+
+def narrate(source: Source, assembly: Assembly, options: BuildOptions) -> Narration:
+    """Media Overlays for the title page, the disclaimer and every text document of `assembly`,
+    added to its items (the narrated documents get their sentence spans and `media-overlay`)."""
+    overlays.require_encoder()
+    engine = overlays.engine_from(source.meta.read_aloud)
+    folder = None if options.cache is False else cache_root(source.root, options.cache_dir) / "speech"
+    cache = overlays.SpeechCache(folder)
+    items = assembly.items
+    narrated = [it for it in items if it.uid in ("titlepage", "disclaimer") or it.file_name.startswith("text/ch")]
+    options.say(f"segmenting {len(narrated)} document(s) into sentences")
+    docs = [overlays.segment(it.file_name, it.data, n, source.meta.lang) for n, it in enumerate(narrated, 1)]
+    clips = overlays.synthesise(docs, engine, cache, options.progress, threads=worker_count(options.jobs))
+    durations = {}
+    for it, doc in zip(narrated, docs):
+        if not doc.sentences:
+            continue
+        stem = it.file_name.rsplit("/", 1)[-1].removesuffix(".xhtml")
+        ov = overlays.assemble(doc, clips, f"smil/{stem}.smil", f"audio/{stem}.mp3")
+        it.data = doc.data
+        it.media_overlay = f"mo-{stem}"
+        items.append(PackageItem(ov.smil_name, ov.smil, "application/smil+xml", uid=f"mo-{stem}"))
+        items.append(PackageItem(ov.audio_name, ov.audio, "audio/mpeg", uid=f"audio-{stem}"))
+        durations[f"mo-{stem}"] = ov.duration
+    return Narration(Overlays(durations, engine.narrator, overlays.ACTIVE_CLASS), cache)

@@ -1,0 +1,113 @@
+"""The documents `book` writes itself: the XHTML wrapper of every page, the navigation
+document and the NCX (EPUB 3.3 §6.1, §7; the NCX for EPUB 2 reading systems)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from ..source.metadata import Metadata
+from .l10n import labels, lang_attrs
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+NCX_NS = "http://www.daisy.org/z3986/2005/ncx/"
+
+
+def esc(text: str) -> str:
+    return html.escape(text or "", quote=True)
+
+
+def xhtml(title: str, body: str, *, lang: str, direction: str, css: str | None, body_type: str | None = None) -> bytes:
+    """A complete XHTML content document (EPUB 3.3 §6.1): `lang` and `xml:lang` on `<html>`, a
+    `<title>` that says which part of the book this is (WCAG 2.4.2)."""
+    dir_attr = ' dir="rtl"' if direction == "rtl" else ""
+    link = f'\n<link rel="stylesheet" type="text/css" href="{esc(css)}"/>' if css else ""
+    btype = f' epub:type="{body_type}"' if body_type else ""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+        f'<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+        f'lang="{esc(lang)}" xml:lang="{esc(lang)}"{dir_attr}>\n'
+        f'<head>\n<meta charset="utf-8"/>\n<title>{esc(title)}</title>{link}\n</head>\n'
+        f"<body{btype}>\n{body}\n</body>\n</html>\n"
+    ).encode("utf-8")
+
+
+@dataclass
+class NavEntry:
+    title: str
+    href: str
+    children: list[NavEntry] = field(default_factory=list)
+    label: bool = False  # a label book writes (e.g. "Disclaimer"), not a heading of the book
+
+
+def nest(entries: list[tuple[int, NavEntry]]) -> list[NavEntry]:
+    """Flat (level, entry) in reading order → a tree; a skipped level nests under the last."""
+    root: list[NavEntry] = []
+    stack: list[tuple[int, NavEntry]] = []
+    for level, entry in entries:
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        (stack[-1][1].children if stack else root).append(entry)
+        stack.append((level, entry))
+    return root
+
+
+def nav_document(meta: Metadata, toc: list[NavEntry], landmarks: list[tuple[str, str, str]], css: str) -> bytes:
+    """The EPUB navigation document (EPUB 3.3 §7): a nested `toc` nav and a `landmarks` nav.
+    No page-list: a born-digital article has no print pages (EPUB Accessibility 1.1 §4; Ace's
+    `epub-pagesource` fires on a page-list without a source)."""
+    lab = labels(meta.primary_language)
+
+    def ol(entries, depth=0):
+        items = []
+        for e in entries:
+            child = ol(e.children, depth + 1) if e.children else ""
+            lang = lang_attrs(meta.lang) if e.label else ""
+            items.append(f'<li><a href="{esc(e.href)}"{lang}>{esc(e.title)}</a>{child}</li>')
+        return "<ol>" + "".join(items) + "</ol>"
+
+    land = "".join(f'<li><a epub:type="{t}" href="{esc(h)}"{lang_attrs(meta.lang)}>{esc(label)}</a></li>'
+                   for t, h, label in landmarks)
+    body = (
+        f'<nav epub:type="toc" role="doc-toc" id="toc" aria-labelledby="toc-title">\n'
+        f'<h1 id="toc-title"{lang_attrs(meta.lang)}>{esc(lab["contents"])}</h1>\n{ol(toc)}\n</nav>\n'
+        f'<nav epub:type="landmarks" id="landmarks" aria-labelledby="landmarks-title" hidden="hidden">\n'
+        f'<h2 id="landmarks-title"{lang_attrs(meta.lang)}>{esc(lab["landmarks"])}</h2>\n<ol>{land}</ol>\n</nav>'
+    )
+    # The entries are the book's headings, in the book's language; only the labels may fall back.
+    return xhtml(lab["contents"], body, lang=meta.lang, direction=meta.direction, css=css,
+                 body_type="frontmatter")
+
+
+def ncx_document(meta: Metadata, toc: list[NavEntry]) -> bytes:
+    """toc.ncx for EPUB 2 reading systems and older e-ink devices (EPUB 3.3 allows it as a
+    non-nav resource); the same tree as the nav, with unique ids and play order."""
+    root = etree.Element(f"{{{NCX_NS}}}ncx", nsmap={None: NCX_NS}, version="2005-1")
+    root.set(XML_LANG, meta.lang)
+    head = etree.SubElement(root, f"{{{NCX_NS}}}head")
+
+    def depth(entries):
+        return 1 + max((depth(e.children) for e in entries), default=0) if entries else 0
+
+    for name, content in (("dtb:uid", meta.identifier), ("dtb:depth", str(max(1, depth(toc)))),
+                          ("dtb:totalPageCount", "0"), ("dtb:maxPageNumber", "0")):
+        etree.SubElement(head, f"{{{NCX_NS}}}meta", name=name, content=content)
+    title = etree.SubElement(etree.SubElement(root, f"{{{NCX_NS}}}docTitle"), f"{{{NCX_NS}}}text")
+    title.text = meta.title
+    nav_map = etree.SubElement(root, f"{{{NCX_NS}}}navMap")
+    counter = [0]
+
+    def add(parent, entries):
+        for e in entries:
+            counter[0] += 1
+            point = etree.SubElement(parent, f"{{{NCX_NS}}}navPoint", id=f"navpoint-{counter[0]}",
+                                     playOrder=str(counter[0]))
+            label = etree.SubElement(etree.SubElement(point, f"{{{NCX_NS}}}navLabel"), f"{{{NCX_NS}}}text")
+            label.text = e.title
+            etree.SubElement(point, f"{{{NCX_NS}}}content", src=e.href.removeprefix("../"))
+            add(point, e.children)
+
+    add(nav_map, toc)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)

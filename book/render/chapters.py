@@ -1,0 +1,153 @@
+"""Rendering the chapters of a book: from the cache when it can, in parallel processes when the
+book is big enough to pay for them, and always with the same result as rendering them one after
+another — the same list of :class:`book.render.passes.RenderedChapter`, in order, and the same
+error (the first chapter's, in reading order) when one fails.
+
+`render_chapter` is pure (book.render.passes), so a chapter rendered in another process, or
+loaded from the cache (book.cache), is the chapter rendered here.  How it runs comes from the
+build's :class:`book.options.BuildOptions` (`jobs`, `cache`, `cache_dir`, `memory`); what it did is
+counted in a :class:`book.options.RenderStats`.
+"""
+
+from __future__ import annotations
+
+import gc
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from .. import cache as cachelib
+from ..errors import BookError
+from ..options import BuildOptions, RenderStats
+from ..workers import process_context, worker_count
+from . import passes
+
+# Parallel rendering pays for its processes only past this much Markdown (about 40,000 words;
+# a process starts in ~20 ms, a chapter renders at ~2.5 MB of Markdown a second), and with at
+# least this many chapters to render.
+MIN_PARALLEL_CHARS = 250_000
+MIN_PARALLEL_CHAPTERS = 4
+
+
+def render_chapters(source, options: BuildOptions, stats: RenderStats, *, meanwhile=None) -> list:
+    """Every chapter of `source` rendered, in order: exactly what
+    ``[passes.render_chapter(ch, root=..., index=i + 1, ...) for i, ch in ...]`` gives.
+    `stats` counts what was rendered and what came from the cache.  `meanwhile()`, if given, is
+    called once in this process while the workers render (or before rendering here): work of
+    the build that needs no chapter, done when this process would otherwise only wait."""
+    meta = source.meta
+    settings = {"root": source.root, "split_level": meta.split_level, "book_title": meta.title,
+                "lang": meta.lang, "allow_remote": options.allow_remote_images,
+                "remote_dir": cachelib.cache_root(source.root, options.cache_dir) / "remote"}
+    stats.chapters += len(source.chapters)
+
+    folder = cachelib.folder_for(source, options)
+    store = None
+    if folder is not None:
+        store = cachelib.ChapterCache(folder, source.root, options.memory, stats)
+        cachelib.signing_key()  # made once, here, before any worker process starts
+
+    results: list = [None] * len(source.chapters)
+    keys: list[str | None] = [None] * len(source.chapters)
+    todo: list[int] = []
+    for i, ch in enumerate(source.chapters):
+        if store is not None:
+            keys[i] = cachelib.chapter_key(ch, {**settings, "index": i + 1})
+            hit = store.get(keys[i], ch.name)
+            if hit is not None:
+                results[i] = hit
+                continue
+        todo.append(i)
+    if store is None:
+        stats.misses += len(todo)
+        stats.miss_names += [source.chapters[i].name for i in todo]
+
+    cache_spec = (str(store.dir), str(source.root)) if store is not None else None
+    tasks = [(source.chapters[i], {**settings, "index": i + 1}, keys[i], cache_spec) for i in todo]
+    size = sum(len(source.chapters[i].text) for i in todo)
+    workers = min(worker_count(options.jobs), len(todo))
+    if workers > 1 and (options.jobs is not None
+                        or (size >= MIN_PARALLEL_CHARS and len(todo) >= MIN_PARALLEL_CHAPTERS)):
+        outcomes = _run_parallel(tasks, workers, meanwhile)
+        stats.workers = max(stats.workers, workers)
+    else:
+        if meanwhile is not None:
+            meanwhile()
+        outcomes = (_render_task(task, here=True) for task in tasks)
+
+    try:
+        for i, outcome in zip(todo, outcomes):
+            results[i] = _unwrap(outcome, stats)
+            if store is not None:
+                store.remember(keys[i], results[i])
+    finally:
+        close = getattr(outcomes, "close", None)
+        if close:
+            close()  # stops the pool when a chapter failed before the others were collected
+        if store is not None and stats.stored:
+            store.prune()
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# One chapter (in this process or a worker)
+
+
+def _render_task(task, here: bool = False):
+    """Render one chapter; store it in the cache when asked.  Returns ("error", class, problems)
+    for a problem in the source, else ("ok", chapter, stored?) — the chapter as an object when
+    rendered `here`, pickled when it must travel back from a worker (the cache entry's own
+    bytes, so it is pickled once)."""
+    chapter, settings, key, cache_spec = task
+    try:
+        rendered = passes.render_chapter(chapter, **settings)
+    except BookError as e:
+        return ("error", type(e), e.problems)
+    data = stored = None
+    if cache_spec is not None:
+        store = cachelib.ChapterCache(*cache_spec)
+        data = store.payload(rendered)
+        stored = store.put_payload(key, data)
+    if here:
+        return ("ok", rendered, stored)
+    if data is not None:
+        return ("ok", data[len(cachelib.MAGIC) + 32:], stored)
+    return ("ok", pickle.dumps(([], rendered), protocol=pickle.HIGHEST_PROTOCOL), stored)
+
+
+def _unwrap(outcome, stats: RenderStats):
+    if outcome[0] == "error":
+        _kind, cls, problems = outcome
+        raise cls(problems=problems)
+    _ok, chapter, stored = outcome
+    stats.stored += bool(stored)
+    return pickle.loads(chapter)[1] if isinstance(chapter, bytes) else chapter
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+
+def _run_parallel(tasks, workers: int, meanwhile=None):
+    """Outcomes of `tasks`, yielded in their order.  The longest chapters start first, so one long
+    chapter at the end does not leave the other processes idle.  If the pool breaks (a worker
+    killed, e.g. out of memory), what is left renders here."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=process_context())
+    # What the workers inherit (every imported module, the source) is moved out of reach of the
+    # garbage collector before they fork, as the `gc` documentation advises for fork without
+    # exec: a worker's collections then never walk those objects (a few % of its time), and it
+    # does not touch — and so copy — their memory pages.
+    gc.freeze()
+    try:
+        order = sorted(range(len(tasks)), key=lambda k: -len(tasks[k][0].text))
+        futures = {k: pool.submit(_render_task, tasks[k]) for k in order}
+        if meanwhile is not None:
+            meanwhile()
+        for k in range(len(tasks)):
+            try:
+                yield futures.pop(k).result()  # popped: its bytes are freed once unpickled
+            except BrokenProcessPool:
+                yield _render_task(tasks[k], here=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
