@@ -248,6 +248,28 @@ def machine(pandoc: str | None, wanted: bool = True) -> dict:
 # Report
 
 
+def dask_batch(folder: Path, work: Path, env: dict, workers: int) -> dict | None:
+    """The same batch on a Dask cluster: a LocalCluster of `workers` processes (one thread each)
+    on this machine, started first, and `book build FOLDER --dask-scheduler ADDRESS` timed.
+    None when Dask (PyPI distributed, the book[dask] extra) is not installed."""
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        say("(Dask is not installed: pip install 'book[dask]' to compare the batch on a LocalCluster)")
+        return None
+    t = time.perf_counter()
+    os.environ["PYTHONPATH"] = env["PYTHONPATH"]  # the workers import the same snapshot of book
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, silence_logs=40) as cluster:
+        start = time.perf_counter() - t
+        out = work / "batch-dask"
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [sys.executable, "-m", "book", "build", str(folder), "-o", str(out), "-q", "--no-cache",
+               "--dask-scheduler", cluster.scheduler_address]
+        m = measure(cmd, cwd=work, env=env)
+    return {**m, "built": len(list(out.glob("*.epub"))), "workers": workers, "cluster_start": start}
+
+
 def table(rows: list[list], head: list[str]) -> str:
     cells = [head] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
@@ -281,6 +303,7 @@ def main(argv=None) -> int:
                    help="runs of each tool, alternating; medians are reported (3 evens out a busy machine)")
     p.add_argument("--quick", action="store_true", help="100,000 words, sizes 25k/50k/100k, batch 50")
     p.add_argument("--no-pandoc", action="store_true", help="measure book only")
+    p.add_argument("--batch-only", action="store_true", help="only section 4, the batch (local pool and Dask)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary folder)")
     args = p.parse_args(argv)
@@ -308,115 +331,14 @@ def main(argv=None) -> int:
         if pandoc:
             measure(pandoc_cmd(pandoc, warm.pandoc_md, work / "warmup-pd.epub"), cwd=warm.folder)
 
+        if args.batch_only:
+            args.words = 0
         # 1. book against pandoc ------------------------------------------------------------
-        say(f"\n== 1. {args.words:,} words, {args.chapters} chapters, {args.images} images: "
-            + ("book against pandoc ==" if pandoc else "book (no pandoc to compare with) =="))
-        t = time.perf_counter()
-        big = synth.generate(work / "big", words=args.words, chapters=args.chapters, images=args.images)
-        say(f"(wrote the book: {big.words:,} words, "
-            f"{sum(p.stat().st_size for p in big.chapters) / 1e6:.1f} MB of Markdown, {time.perf_counter() - t:.1f} s)")
-        # One build of this book first, not measured: its files in the page cache, the workers'
-        # code paths warm, as for every later run (run 1 was otherwise often the slowest).
-        measure(book_cmd(big.folder, work / "big-warm.epub", "--no-cache"), cwd=work, env=env)
-        runs: dict[str, list[dict]] = {"book": [], "book --jobs 1": [], "pandoc": []}
-        for r in range(args.repeat):
-            runs["book"].append(measure(book_cmd(big.folder, work / "big.epub", "--no-cache"), cwd=work, env=env))
-            if pandoc:
-                runs["pandoc"].append(measure(pandoc_cmd(pandoc, big.pandoc_md, work / "big-pandoc.epub"),
-                                              cwd=big.folder))
-            runs["book --jobs 1"].append(measure(book_cmd(big.folder, work / "big-1.epub", "--no-cache", "--jobs", "1"),
-                                                 cwd=work, env=env))
-            say(f"  run {r + 1}: " + ", ".join(f"{k} {v[-1]['wall']:.2f} s" for k, v in runs.items() if v))
-        rows = []
-        pd = runs["pandoc"]
-        for name, rs in runs.items():
-            if not rs:
-                continue
-            row = [name, f"{med(rs, 'wall'):.2f}", f"{med(rs, 'cpu'):.2f}", f"{med(rs, 'peak_mb'):.0f}"]
-            if pd:
-                row += [f"{med(rs, 'wall') / med(pd, 'wall'):.3f}", f"{med(rs, 'cpu') / med(pd, 'cpu'):.3f}",
-                        f"{med(rs, 'peak_mb') / med(pd, 'peak_mb'):.3f}"]
-            rows.append(row)
-        head = ["tool", "wall s", "cpu s", "peak MB"] + (["wall / pandoc", "cpu / pandoc", "memory / pandoc"]
-                                                         if pd else [])
-        say(table(rows, head))
-        if args.repeat > 1:
-            say(f"(medians of {args.repeat} runs)")
-        results["compare"] = {k: v for k, v in runs.items() if v}
-        results["compare_words"] = big.words
-
-        # 2. rebuild after a one-chapter edit -------------------------------------------------
-        say("\n== 2. rebuild with the cache on ==")
-        cache = work / "cache"
-        cenv = book_env(cache)
-        reb: dict[str, list[dict]] = {"cold (empty cache)": [], "unchanged": [], "one chapter edited": []}
-        same = True
-        edited = big.chapters[len(big.chapters) // 2]
-        for r in range(args.repeat):
-            shutil.rmtree(cache, ignore_errors=True)
-            reb["cold (empty cache)"].append(measure(book_cmd(big.folder, work / "c1.epub"), cwd=work, env=cenv))
-            reb["unchanged"].append(measure(book_cmd(big.folder, work / "c2.epub"), cwd=work, env=cenv))
-            same &= (work / "c1.epub").read_bytes() == (work / "c2.epub").read_bytes()
-            edited.write_text(edited.read_text("utf-8") + f"\nOne more paragraph ({r + 1}), for the rebuild.\n", "utf-8")
-            reb["one chapter edited"].append(measure(book_cmd(big.folder, work / "c3.epub"), cwd=work, env=cenv))
-            # The edited book built cold must be the cached rebuild, byte for byte.
-            measure(book_cmd(big.folder, work / "c4.epub", "--no-cache"), cwd=work, env=env)
-            same &= (work / "c3.epub").read_bytes() == (work / "c4.epub").read_bytes()
-        # The same edit with `book build --watch` running: the time from saving the chapter
-        # to the new EPUB in place (polling included), in a process that is already warm.
-        reb["one chapter edited, --watch"] = []
-        watch_cmd = [sys.executable, "-m", "book", "build", str(big.folder), "-o", str(work / "w.epub"), "--watch"]
-        with Watcher(watch_cmd, cwd=work, env=cenv) as w:
-            for r in range(max(3, args.repeat)):
-                ch = big.chapters[(r * 37 + 11) % len(big.chapters)]
-                reb["one chapter edited, --watch"].append(
-                    w.rebuild(lambda ch=ch, r=r: ch.write_text(ch.read_text("utf-8") + f"\nA watched edit ({r + 1}).\n",
-                                                                "utf-8"), work / "w.epub"))
-        measure(book_cmd(big.folder, work / "c5.epub", "--no-cache"), cwd=work, env=env)
-        same &= (work / "w.epub").read_bytes() == (work / "c5.epub").read_bytes()
-        cold = reb["cold (empty cache)"]
-        say(table([[k, f"{med(v, 'wall'):.2f}", f"{med(v, 'cpu'):.2f}", f"{med(v, 'peak_mb'):.0f}",
-                    f"{med(v, 'wall') / med(cold, 'wall'):.3f}", f"{med(v, 'cpu') / med(cold, 'cpu'):.3f}"]
-                   for k, v in reb.items()], ["build", "wall s", "cpu s", "peak MB", "wall / cold", "cpu / cold"]))
-        say(f"cached builds give the cold build's bytes: {same}")
-        results["rebuild"] = reb
-        results["rebuild_identical"] = same
-
-        # 3. scaling --------------------------------------------------------------------------
-        say("\n== 3. scaling (book, all CPUs, no cache) ==")
-        rows, scale = [], []
-        for words in sizes:
-            chapters = max(1, round(args.chapters * words / args.words))
-            if words == args.words:
-                b = big
-            else:
-                b = synth.generate(work / f"size-{words}", words=words, chapters=chapters, images=args.images)
-            m = measure(book_cmd(b.folder, work / f"size-{words}.epub", "--no-cache"), cwd=work, env=env)
-            scale.append({"words": b.words, "chapters": len(b.chapters), **m})
-            rows.append([f"{b.words:,}", len(b.chapters), f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
-                         f"{b.words / m['wall'] / 1000:.0f}k", f"{m['peak_mb']:.0f}"])
-        say(table(rows, ["words", "chapters", "wall s", "cpu s", "words/s", "peak MB"]))
-        results["scaling"] = scale
-
+        if args.words:
+            compare_rebuild_scaling(args, work, env, pandoc, sizes, results)
         # 4. batch ----------------------------------------------------------------------------
         if args.batch:
-            say(f"\n== 4. batch: {args.batch} articles of ~{args.batch_words} words (no cache) ==")
-            folder = work / "articles"
-            shutil.rmtree(folder, ignore_errors=True)
-            synth.articles(folder, args.batch, words=args.batch_words)
-            rows, batch = [], {}
-            for jobs in (1, 2):
-                out = work / f"batch-{jobs}"
-                shutil.rmtree(out, ignore_errors=True)
-                cmd = [sys.executable, "-m", "book", "build", str(folder), "-o", str(out), "-q", "--no-cache",
-                       "--jobs", str(jobs)]
-                m = measure(cmd, cwd=work, env=env)
-                built = len(list(out.glob("*.epub")))
-                batch[jobs] = {**m, "built": built}
-                rows.append([f"--jobs {jobs}", built, f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
-                             f"{built / m['wall']:.1f}", f"{m['peak_mb']:.0f}"])
-            say(table(rows, ["batch", "EPUBs", "wall s", "cpu s", "articles/s", "peak MB"]))
-            results["batch"] = batch
+            batch_section(args, work, env, results)
 
         info["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         say(f"\nload average at the end: {info['load_end']}")
@@ -426,6 +348,129 @@ def main(argv=None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def compare_rebuild_scaling(args, work: Path, env: dict, pandoc: str | None, sizes: list[int], results: dict) -> None:
+    """Sections 1–3: book against pandoc, rebuilds, scaling."""
+    say(f"\n== 1. {args.words:,} words, {args.chapters} chapters, {args.images} images: "
+        + ("book against pandoc ==" if pandoc else "book (no pandoc to compare with) =="))
+    t = time.perf_counter()
+    big = synth.generate(work / "big", words=args.words, chapters=args.chapters, images=args.images)
+    say(f"(wrote the book: {big.words:,} words, "
+        f"{sum(p.stat().st_size for p in big.chapters) / 1e6:.1f} MB of Markdown, {time.perf_counter() - t:.1f} s)")
+    # One build of this book first, not measured: its files in the page cache, the workers'
+    # code paths warm, as for every later run (run 1 was otherwise often the slowest).
+    measure(book_cmd(big.folder, work / "big-warm.epub", "--no-cache"), cwd=work, env=env)
+    runs: dict[str, list[dict]] = {"book": [], "book --jobs 1": [], "pandoc": []}
+    for r in range(args.repeat):
+        runs["book"].append(measure(book_cmd(big.folder, work / "big.epub", "--no-cache"), cwd=work, env=env))
+        if pandoc:
+            runs["pandoc"].append(measure(pandoc_cmd(pandoc, big.pandoc_md, work / "big-pandoc.epub"),
+                                          cwd=big.folder))
+        runs["book --jobs 1"].append(measure(book_cmd(big.folder, work / "big-1.epub", "--no-cache", "--jobs", "1"),
+                                             cwd=work, env=env))
+        say(f"  run {r + 1}: " + ", ".join(f"{k} {v[-1]['wall']:.2f} s" for k, v in runs.items() if v))
+    rows = []
+    pd = runs["pandoc"]
+    for name, rs in runs.items():
+        if not rs:
+            continue
+        row = [name, f"{med(rs, 'wall'):.2f}", f"{med(rs, 'cpu'):.2f}", f"{med(rs, 'peak_mb'):.0f}"]
+        if pd:
+            row += [f"{med(rs, 'wall') / med(pd, 'wall'):.3f}", f"{med(rs, 'cpu') / med(pd, 'cpu'):.3f}",
+                    f"{med(rs, 'peak_mb') / med(pd, 'peak_mb'):.3f}"]
+        rows.append(row)
+    head = ["tool", "wall s", "cpu s", "peak MB"] + (["wall / pandoc", "cpu / pandoc", "memory / pandoc"]
+                                                     if pd else [])
+    say(table(rows, head))
+    if args.repeat > 1:
+        say(f"(medians of {args.repeat} runs)")
+    results["compare"] = {k: v for k, v in runs.items() if v}
+    results["compare_words"] = big.words
+
+    # 2. rebuild after a one-chapter edit -------------------------------------------------
+    say("\n== 2. rebuild with the cache on ==")
+    cache = work / "cache"
+    cenv = book_env(cache)
+    reb: dict[str, list[dict]] = {"cold (empty cache)": [], "unchanged": [], "one chapter edited": []}
+    same = True
+    edited = big.chapters[len(big.chapters) // 2]
+    for r in range(args.repeat):
+        shutil.rmtree(cache, ignore_errors=True)
+        reb["cold (empty cache)"].append(measure(book_cmd(big.folder, work / "c1.epub"), cwd=work, env=cenv))
+        reb["unchanged"].append(measure(book_cmd(big.folder, work / "c2.epub"), cwd=work, env=cenv))
+        same &= (work / "c1.epub").read_bytes() == (work / "c2.epub").read_bytes()
+        edited.write_text(edited.read_text("utf-8") + f"\nOne more paragraph ({r + 1}), for the rebuild.\n", "utf-8")
+        reb["one chapter edited"].append(measure(book_cmd(big.folder, work / "c3.epub"), cwd=work, env=cenv))
+        # The edited book built cold must be the cached rebuild, byte for byte.
+        measure(book_cmd(big.folder, work / "c4.epub", "--no-cache"), cwd=work, env=env)
+        same &= (work / "c3.epub").read_bytes() == (work / "c4.epub").read_bytes()
+    # The same edit with `book build --watch` running: the time from saving the chapter
+    # to the new EPUB in place (polling included), in a process that is already warm.
+    reb["one chapter edited, --watch"] = []
+    watch_cmd = [sys.executable, "-m", "book", "build", str(big.folder), "-o", str(work / "w.epub"), "--watch"]
+    with Watcher(watch_cmd, cwd=work, env=cenv) as w:
+        for r in range(max(3, args.repeat)):
+            ch = big.chapters[(r * 37 + 11) % len(big.chapters)]
+            reb["one chapter edited, --watch"].append(
+                w.rebuild(lambda ch=ch, r=r: ch.write_text(ch.read_text("utf-8") + f"\nA watched edit ({r + 1}).\n",
+                                                            "utf-8"), work / "w.epub"))
+    measure(book_cmd(big.folder, work / "c5.epub", "--no-cache"), cwd=work, env=env)
+    same &= (work / "w.epub").read_bytes() == (work / "c5.epub").read_bytes()
+    cold = reb["cold (empty cache)"]
+    say(table([[k, f"{med(v, 'wall'):.2f}", f"{med(v, 'cpu'):.2f}", f"{med(v, 'peak_mb'):.0f}",
+                f"{med(v, 'wall') / med(cold, 'wall'):.3f}", f"{med(v, 'cpu') / med(cold, 'cpu'):.3f}"]
+               for k, v in reb.items()], ["build", "wall s", "cpu s", "peak MB", "wall / cold", "cpu / cold"]))
+    say(f"cached builds give the cold build's bytes: {same}")
+    results["rebuild"] = reb
+    results["rebuild_identical"] = same
+
+    # 3. scaling --------------------------------------------------------------------------
+    say("\n== 3. scaling (book, all CPUs, no cache) ==")
+    rows, scale = [], []
+    for words in sizes:
+        chapters = max(1, round(args.chapters * words / args.words))
+        if words == args.words:
+            b = big
+        else:
+            b = synth.generate(work / f"size-{words}", words=words, chapters=chapters, images=args.images)
+        m = measure(book_cmd(b.folder, work / f"size-{words}.epub", "--no-cache"), cwd=work, env=env)
+        scale.append({"words": b.words, "chapters": len(b.chapters), **m})
+        rows.append([f"{b.words:,}", len(b.chapters), f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
+                     f"{b.words / m['wall'] / 1000:.0f}k", f"{m['peak_mb']:.0f}"])
+    say(table(rows, ["words", "chapters", "wall s", "cpu s", "words/s", "peak MB"]))
+    results["scaling"] = scale
+
+
+
+def batch_section(args, work: Path, env: dict, results: dict) -> None:
+    """Section 4: many short articles, one EPUB each: 1 and 2 local processes, and a Dask cluster."""
+    say(f"\n== 4. batch: {args.batch} articles of ~{args.batch_words} words (no cache) ==")
+    folder = work / "articles"
+    shutil.rmtree(folder, ignore_errors=True)
+    synth.articles(folder, args.batch, words=args.batch_words)
+    rows, batch = [], {}
+    for jobs in (1, 2):
+        out = work / f"batch-{jobs}"
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [sys.executable, "-m", "book", "build", str(folder), "-o", str(out), "-q", "--no-cache",
+               "--jobs", str(jobs)]
+        m = measure(cmd, cwd=work, env=env)
+        built = len(list(out.glob("*.epub")))
+        batch[jobs] = {**m, "built": built}
+        rows.append([f"--jobs {jobs}", built, f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
+                     f"{built / m['wall']:.1f}", f"{m['peak_mb']:.0f}"])
+    dask = dask_batch(folder, work, env, workers=2)
+    if dask:
+        batch["dask"] = dask
+        rows.append(["Dask LocalCluster, 2 workers", dask["built"], f"{dask['wall']:.2f}", "-",
+                     f"{dask['built'] / dask['wall']:.1f}", "-"])
+    say(table(rows, ["batch", "EPUBs", "wall s", "cpu s", "articles/s", "peak MB"]))
+    if dask:
+        say(f"(Dask: `book build --dask-scheduler` on a LocalCluster of {dask['workers']} worker processes, "
+            f"started before and not timed ({dask['cluster_start']:.1f} s); cpu and memory of its "
+            "workers are not the command's own, so not shown)")
+    results["batch"] = batch
 
 
 if __name__ == "__main__":

@@ -138,9 +138,16 @@ def build_many(sources: Sequence[str | os.PathLike] | Batch, out_dir: str | os.P
             on_done(outcome, done, len(tasks))
 
     if executor is not None:
-        futures = {executor.submit(build_one, *task): k for k, task in enumerate(tasks)}
+        # The executor's workers may run in another folder, or on another machine that sees the
+        # same file system: they get absolute paths, and the outcome names them as given.
+        futures = {executor.submit(build_one, str(Path(src).absolute()), dest and Path(dest).absolute(), opts): k
+                   for k, (src, dest, opts) in enumerate(tasks)}
         for fut in as_completed(futures):
-            finish(futures[fut], _outcome(fut, tasks[futures[fut]][0]))
+            k = futures[fut]
+            outcome = _outcome(fut, tasks[k][0])
+            outcome.source = tasks[k][0]
+            outcome.output = tasks[k][1] if outcome.ok else None
+            finish(k, outcome)
     else:
         _run_local(tasks, min(worker_count(options.jobs), len(tasks)), finish)
     return results  # type: ignore[return-value]

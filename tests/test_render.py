@@ -29,7 +29,7 @@ def _written_for_this_release():
     if not markdown.__version__.startswith(render.WRITTEN_FOR + "."):
         pytest.skip(f"the skip tables are written for Python-Markdown {render.WRITTEN_FOR}.x, this is "
                     f"{markdown.__version__}: patterns whose regex changed run unfiltered (same HTML, "
-                    "tested below); update book/render.py's tables for speed")
+                    "tested below); update book/render/markdown.py's tables for speed")
 
 
 def test_every_inline_pattern_of_this_python_markdown_is_prefiltered():

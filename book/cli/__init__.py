@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                "  book build article.md -o article.epub\n"
                "  book build my-book/ --strict        # warnings fail the build too\n"
                "  book build a.md b.md articles/ -o out/  # one EPUB each, built in parallel\n"
+               "  book build archive/ -o /shared/out --dask-scheduler tcp://scheduler:8786\n"
                "  book build my-book/ --watch         # rebuild on every save\n\n" + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("source", nargs="*", default=["content"],
@@ -281,7 +282,7 @@ def _dask_executor(address: str):
         raise UsageError("--dask-scheduler needs Dask's distributed package, which is not installed",
                          hint="pip install 'book[dask]'") from None
     try:
-        client = Client(address, timeout="20s")
+        client = Client(address, timeout="10s")
     except (OSError, TimeoutError, ValueError) as e:
         raise ToolError(f"cannot reach the Dask scheduler at {address} ({e})",
                         hint="start one (dask scheduler) and its workers, and give its tcp://HOST:PORT address") from None

@@ -1,6 +1,6 @@
 """Open EPUBs in a real reading engine — epub.js in headless Chromium — and ask it questions.
 
-The reader page is book/reader/ (the one `book preview` serves); the engine's JavaScript comes
+The reader page is book/cli/reader/ (the one `book preview` serves); the engine's JavaScript comes
 from .tools/reader/node_modules (installed by tests/e2e/install.sh, never kept in the repo).
 A small static site on 127.0.0.1 serves the three with symbolic links, so what the tests load
 is byte for byte what a user's preview loads.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-READER_DIR = ROOT / "book" / "reader"
+READER_DIR = ROOT / "book" / "cli" / "reader"
 # Where install.sh puts the engine; BOOK_READER_ENGINE overrides it, as for `book preview`.
 NODE_MODULES = Path(os.environ.get("BOOK_READER_ENGINE") or ROOT / ".tools" / "reader") / "node_modules"
 ENGINE_FILES = {
