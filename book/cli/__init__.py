@@ -17,7 +17,7 @@ from .. import __version__
 from ..batch import Outcome, build_many, expand_sources
 from ..build import build
 from ..check import check
-from ..errors import (EXIT_CHECK, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BookError, Problem,
+from ..errors import (EXIT_CHECK, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BookError, Problem,
                       ToolError, UsageError)
 from ..options import BuildOptions
 
@@ -270,7 +270,7 @@ def _build_batch(args, batch, options: BuildOptions) -> int:
                 print(o.traceback, file=sys.stderr, end="")
     if failed and not args.quiet:
         print(f"book: {failed} of {len(outcomes)} sources failed", file=sys.stderr)
-    return 1 if failed else EXIT_OK
+    return EXIT_INPUT if failed else EXIT_OK
 
 
 def _dask_executor(address: str):
