@@ -59,7 +59,8 @@ class BuildResult:
     @property
     def warnings(self) -> list:
         """Source problems that did not stop the build, then the rules' warnings."""
-        return [*self.source.warnings, *[f for f in self.findings if f.severity == rules.WARNING]]
+        narrated = self.narration.warnings if self.narration else []
+        return [*self.source.warnings, *narrated, *[f for f in self.findings if f.severity == rules.WARNING]]
 
 
 def slugify(title: str) -> str:

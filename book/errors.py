@@ -12,6 +12,7 @@ stop the build.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,23 @@ EXIT_TOOL = 4  # a checker (Java, EPUBCheck, Ace, Chromium) is missing or failed
 EXIT_OUTPUT = 5  # the EPUB could not be written
 EXIT_INTERNAL = 70  # a bug in book (BSD sysexits EX_SOFTWARE): --debug shows the traceback
 EXIT_INTERRUPTED = 130  # stopped with Ctrl-C (128 + SIGINT, as shells report it)
+
+
+# Characters that must never reach a terminal as they are: C0 and C1 controls (ESC starts the
+# sequences that clear a screen, set a window title or hide text; a newline would forge a
+# second `book:` line) and the bidirectional overrides and isolates that reorder what a line
+# shows (the "Trojan Source" attack, CVE-2021-42574).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character shown as an escape (``\\x1b``, ``\\n``, ``\\u202e``),
+    so a file name or front-matter key from a hostile source prints as what it is."""
+    def escape(m: re.Match) -> str:
+        c = m.group()
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c) or (
+            f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+    return _UNPRINTABLE.sub(escape, text)
 
 
 def where(file: str | None, line: int | None) -> str:
@@ -48,7 +66,7 @@ class Problem:
     def labelled(self, label: str) -> str:
         """The message with a severity after its place, as rule findings have one:
         ``book.yaml:8: warning: unknown front-matter key …``."""
-        return where(self.file, self.line) + label + self.message + (f" — {self.hint}" if self.hint else "")
+        return printable(where(self.file, self.line) + label + self.message + (f" — {self.hint}" if self.hint else ""))
 
 
 class BookError(Exception):

@@ -36,6 +36,11 @@ class BuildOptions:
     """Download ``http(s)`` images into the book instead of refusing them."""
     jobs: int | None = None
     """Processes (and threads) a build may use; None: one per CPU for books big enough to gain."""
+    speech_command: str | None = None
+    """The program that speaks for ``read_aloud`` instead of eSpeak NG: it reads a sentence on
+    standard input and writes a WAV file to ``{output}`` (``{voice}``: the language tag), e.g.
+    ``piper --model en_US-lessac-medium.onnx --output_file {output}``.  Only the user names a
+    program to run: a source's own ``read-aloud.command`` is never run (see book.narrate)."""
     cache: bool | None = None
     """True: cache rendered chapters, compressed entries, the cover and speech; False: none of
     it; None (the default): a book folder caches in its ``.cache/book``, a lone Markdown file

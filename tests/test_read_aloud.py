@@ -175,16 +175,32 @@ def test_rebuild_speaks_only_changed_sentences(tmp_path, monkeypatch):
 
 
 def test_command_engine_is_pluggable(tmp_path, monkeypatch):
-    """Any offline engine that reads stdin and writes a WAV plugs in by configuration."""
+    """Any offline engine that reads stdin and writes a WAV plugs in: the user names it."""
     monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "cache"))
     src = tmp_path / "a.md"
-    src.write_text("---\ntitle: T\nlang: en\nread-aloud:\n  command: espeak-ng -v en-us -s 140 --stdin -w {output}\n"
-                   "  narrator: Slow eSpeak\n---\n# One\n\nHello there.\n", "utf-8")
-    result = build(src, tmp_path / "a.epub", read_aloud=True)
+    src.write_text("---\ntitle: T\nlang: en\nread-aloud:\n  narrator: Slow eSpeak\n---\n# One\n\nHello there.\n",
+                   "utf-8")
+    result = build(src, tmp_path / "a.epub", read_aloud=True,
+                   speech_command="espeak-ng -v en-us -s 140 --stdin -w {output}")
     assert Epub(result.output).meta("media:narrator") == ["Slow eSpeak"]
-    src.write_text(src.read_text("utf-8").replace("espeak-ng -v", "no-such-tts -v"), "utf-8")
     with pytest.raises(BookError, match="the read-aloud command 'no-such-tts' is not installed"):
-        build(src, tmp_path / "b.epub", read_aloud=True)
+        build(src, tmp_path / "b.epub", read_aloud=True, speech_command="no-such-tts -v en-us --stdin -w {output}")
+
+
+def test_a_source_cannot_choose_a_program_to_run(tmp_path, monkeypatch):
+    """Front matter (or book.yaml) naming a command: nothing runs, a warning says how to allow it."""
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "cache"))
+    marker = tmp_path / "ran"
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: T\nlang: en\nread-aloud:\n"
+                   f"  command: sh -c 'touch {marker}; espeak-ng --stdin -w $0' {{output}}\n"
+                   "---\n# One\n\nHello there.\n", "utf-8")
+    result = build(src, tmp_path / "a.epub", read_aloud=True)
+    assert not marker.exists(), "the source's command ran"
+    assert Epub(result.output).meta("media:narrator") == ["eSpeak NG (synthetic voice)"]
+    [warning] = [w for w in result.warnings if "is not run" in str(w)]
+    assert ":4: read-aloud.command 'sh -c" in str(warning)
+    assert "--speech-command" in str(warning)
 
 
 @pytest.mark.checkers

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import printable
+
 __all__ = [
     "AceReport",
     "AceViolation",
@@ -98,7 +100,7 @@ class CheckMessage:
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        return f"{where}{self.severity}({self.id}): {self.message}"
+        return printable(f"{where}{self.severity}({self.id}): {self.message}")
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ class AceViolation:
 
     def __str__(self) -> str:
         detail = (self.description or self.html).strip().splitlines()
-        return f"{self.file}: {self.impact} {self.rule}: {detail[0] if detail else ''}"
+        return printable(f"{self.file}: {self.impact} {self.rule}: {detail[0] if detail else ''}")
 
 
 @dataclass(frozen=True)

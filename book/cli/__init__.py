@@ -18,7 +18,7 @@ from ..batch import Outcome, build_many, expand_sources
 from ..build import build
 from ..check import check
 from ..errors import (EXIT_CHECK, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BookError, Problem,
-                      ToolError, UsageError)
+                      ToolError, UsageError, printable)
 from ..options import BuildOptions
 
 EPILOG = """\
@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--read-aloud", action="store_true",
                    help="add EPUB 3 Media Overlays: every sentence narrated by offline text-to-speech "
                         "(eSpeak NG, or the engine in read-aloud.command) and highlighted as it is read")
+    b.add_argument("--speech-command", metavar="COMMAND",
+                   help="with --read-aloud: the program that speaks instead of eSpeak NG; it reads a sentence "
+                        "on stdin and writes a WAV file to {output} ({voice}: the language tag). A source's "
+                        "own read-aloud.command is never run")
     b.add_argument("--allow-remote-images", action="store_true",
                    help="download images given by http(s) address into the book (default: refuse them; "
                         "EPUB keeps every image inside the file)")
@@ -137,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "debug", False):
             traceback.print_exc()
         else:
-            print(f"book: internal error: {type(e).__name__}: {e} — please report it; "
-                  "run again with --debug for details", file=sys.stderr)
+            print(printable(f"book: internal error: {type(e).__name__}: {e} — please report it; "
+                            "run again with --debug for details"), file=sys.stderr)
         return EXIT_INTERNAL
 
 
@@ -165,6 +169,7 @@ def _options(args) -> BuildOptions:
     """The build settings the command line gives."""
     progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
     return BuildOptions(strict=args.strict, read_aloud=args.read_aloud, allow_remote_images=args.allow_remote_images,
+                        speech_command=args.speech_command,
                         jobs=args.jobs, cache=False if args.no_cache else None, progress=progress)
 
 
@@ -314,7 +319,7 @@ def _check(args) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return EXIT_OK if result.ok else EXIT_CHECK
-    print(f"Checked {result.epub}")
+    print(printable(f"Checked {result.epub}"))
     if result.epubcheck is not None:
         e = result.epubcheck
         print(f"EPUBCheck {e.checker_version}: {e.fatals} fatal, {e.errors} errors, {e.warnings} warnings")
@@ -332,7 +337,8 @@ def _check(args) -> int:
         print(f"skipped: {s}")
     print()
     print("Accessibility statement")
-    print(render_text(result.statement))
+    # The statement's words come from the EPUB's own metadata: shown as text, never as terminal codes.
+    print("\n".join(printable(line) for line in render_text(result.statement).split("\n")))
     print()
     print("PASS" if result.ok else "FAIL")
     return EXIT_OK if result.ok else EXIT_CHECK

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote
 
-from ..errors import BookError
+from ..errors import BookError, printable
 
 # Seconds between two looks at the files without inotify: short enough that a save shows up at
 # once, long enough to cost nothing.  With inotify, a look happens on each wake-up, and at least
@@ -245,6 +245,7 @@ def console(quiet: bool = False, out=print):
     """The `say` of a watcher on a terminal: problems to stderr as `book: …` lines (always),
     the rest through `out` (not with `quiet`)."""
     def say(line: str, error: bool = False) -> None:
+        line = printable(line)  # file names from the watched folder: text, never terminal codes
         if error:
             print(f"book: {line}", file=sys.stderr, flush=True)
         elif not quiet:

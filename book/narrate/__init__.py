@@ -7,9 +7,10 @@ configured command), and paired with its clip in a SMIL file, one MP3 per docume
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..cache import cache_root
+from ..errors import Problem
 from ..options import BuildOptions
 from ..workers import worker_count
 from ..package.assemble import Assembly
@@ -24,6 +25,7 @@ class Narration:
 
     overlays: Overlays
     cache: overlays.SpeechCache
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
@@ -34,7 +36,16 @@ def narrate(source: Source, assembly: Assembly, options: BuildOptions) -> Narrat
     """Media Overlays for the title page, the disclaimer and every text document of `assembly`,
     added to its items (the narrated documents get their sentence spans and `media-overlay`)."""
     overlays.require_encoder()
-    engine = overlays.engine_from(source.meta.read_aloud)
+    warnings = []
+    asked = (source.meta.read_aloud or {}).get("command")
+    if asked and not options.speech_command:
+        # Building someone else's article must never run their code: a program to run comes
+        # from the user (--speech-command), never from the source it would run on.
+        warnings.append(Problem(
+            f"read-aloud.command '{asked[:80]}' is not run: a source cannot choose a program to run on "
+            "this machine; eSpeak NG reads the book", source.meta_file, source.key_lines.get("read-aloud"),
+            f"if you trust it, pass it yourself: --speech-command '{asked[:200]}'"))
+    engine = overlays.engine_from(options.speech_command, source.meta.read_aloud)
     folder = None if options.cache is False else cache_root(source.root, options.cache_dir) / "speech"
     cache = overlays.SpeechCache(folder)
     items = assembly.items
@@ -53,4 +64,4 @@ def narrate(source: Source, assembly: Assembly, options: BuildOptions) -> Narrat
         items.append(PackageItem(ov.smil_name, ov.smil, "application/smil+xml", uid=f"mo-{stem}"))
         items.append(PackageItem(ov.audio_name, ov.audio, "audio/mpeg", uid=f"audio-{stem}"))
         durations[f"mo-{stem}"] = ov.duration
-    return Narration(Overlays(durations, engine.narrator, overlays.ACTIVE_CLASS), cache)
+    return Narration(Overlays(durations, engine.narrator, overlays.ACTIVE_CLASS), cache, warnings)

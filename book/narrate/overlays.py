@@ -409,9 +409,11 @@ def assemble(doc: Narrated, clips: dict, smil_name: str, audio_name: str) -> Ove
     return Overlay(smil_name, smil, audio_name, audio, round(duration, 3), timeline)
 
 
-def engine_from(meta_read_aloud: dict | None) -> speech.Engine:
+def engine_from(command: str | None, meta_read_aloud: dict | None) -> speech.Engine:
+    """The user's speech `command` (BuildOptions.speech_command) when given, else eSpeak NG.
+    The source may name the narrator and a voice model file, never the program."""
     cfg = meta_read_aloud or {}
-    if cfg.get("command"):
+    if command:
         model = Path(cfg["model"]) if cfg.get("model") else None
-        return speech.Command(cfg["command"], cfg.get("narrator"), model)
+        return speech.Command(command, cfg.get("narrator"), model)
     return speech.Espeak()

@@ -2,12 +2,11 @@
 
 `book build --read-aloud` needs speech for every sentence, offline.  The default engine is eSpeak
 NG (Debian `espeak-ng`): always available, a voice for about a hundred languages, robotic but
-clear.  A better local engine plugs in by configuration as a *command* that reads text on
-standard input and writes a WAV file, e.g. Piper with a voice model the user supplies:
+clear.  A better local engine plugs in as a *command* the user names (``--speech-command``,
+BuildOptions.speech_command; never the source) that reads text on standard input and writes a
+WAV file, e.g. Piper with a voice model the user supplies:
 
-    read-aloud:
-      command: piper --model voices/en_US-lessac-medium.onnx --output_file {output}
-      narrator: Piper (en_US lessac)
+    book build --read-aloud --speech-command 'piper --model en_US-lessac-medium.onnx --output_file {output}'
 
 Every engine returns 16-bit mono PCM; all clips of one book must share one sample rate.
 """
@@ -113,7 +112,7 @@ class Command(Engine):
         argv = shlex.split(template)
         if not argv or not shutil.which(argv[0]):
             raise ToolError(f"the read-aloud command '{argv[0] if argv else template}' is not installed",
-                            hint="install it, or remove read-aloud.command to use eSpeak NG")
+                            hint="install it, or leave out --speech-command to use eSpeak NG")
         digest = hashlib.sha256(template.encode())
         if model and model.is_file():
             digest.update(model.read_bytes()[:1 << 20])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import where
+from ..errors import printable, where
 from ..render import tree as htmltree
 from ..source.metadata import is_valid_language_tag, language_hint
 from .locate import Locator
@@ -75,7 +75,7 @@ class Finding:
 
     def __str__(self) -> str:
         text = f"{where(self.file, self.line)}{self.severity}: [{self.rule}] {self.message}"
-        return text + (f" — {self.hint}" if self.hint else "")
+        return printable(text + (f" — {self.hint}" if self.hint else ""))
 
 
 def finding(rule_id: str, message: str, file: str | None, line: int | None, hint: str | None = None,

@@ -275,7 +275,7 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
     if read_aloud is not None:
         if not isinstance(read_aloud, dict) or any(not isinstance(v, (str, int, float)) for v in read_aloud.values()):
             c.error("read-aloud", "'read-aloud' must be a mapping of text values",
-                    "e.g. read-aloud: {command: piper --model voice.onnx --output_file {output}}")
+                    "e.g. read-aloud: {narrator: Piper, en_US lessac voice}")
             read_aloud = None
         else:
             for key in read_aloud:
