@@ -20,14 +20,16 @@ The stages, in order, each a call below; each takes the previous stage's output:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import rules
-from .cache import BlobCache, folder_for
+from .cache import BlobCache, cache_root, folder_for, usable
 from .errors import BuildFailed, OutputError, Problem
 from .files import atomic_file
 from .narrate import Narration
@@ -55,12 +57,14 @@ class BuildResult:
     stats: RenderStats
     conformance_blockers: list[str] = field(default_factory=list)  # why a claim was not written
     narration: Narration | None = None  # read aloud: overlay durations, narrator, speech cache counts
+    notes: list[Problem] = field(default_factory=list)  # about the build itself (a cache it could not use)
 
     @property
     def warnings(self) -> list:
         """Source problems that did not stop the build, then the rules' warnings."""
         narrated = self.narration.warnings if self.narration else []
-        return [*self.source.warnings, *narrated, *[f for f in self.findings if f.severity == rules.WARNING]]
+        return [*self.notes, *self.source.warnings, *narrated,
+                *[f for f in self.findings if f.severity == rules.WARNING]]
 
 
 def slugify(title: str) -> str:
@@ -99,7 +103,43 @@ def _build(source_path, output, options: BuildOptions) -> BuildResult:
     out = Path(output) if output else default_output(source)
     _check_output(out)
     stats = RenderStats()
-    chapters, disclaimer, cover_png, blobs = _render(source, options, stats)  # 2. render
+    notes: list[Problem] = []
+    with _cache_folders(source, options, notes) as folders:
+        return _stages(source, out, options, stats, notes, folders)
+
+
+@dataclass(frozen=True)
+class _Folders:
+    """Where a build keeps what it may reuse."""
+
+    chapters: Path | None  # rendered chapters, compressed entries, the cover (None: not cached)
+    remote: Path  # downloaded images
+    speech: Path | None  # spoken sentences (None: not cached)
+
+
+@contextlib.contextmanager
+def _cache_folders(source: Source, options: BuildOptions, notes: list[Problem]):
+    """The build's :class:`_Folders`.  A cache folder that cannot be
+    used (not writable, or a symbolic link out of the book's folder) turns the cache off for
+    this build, with one warning: a cache only makes builds faster.  Remote images are kept in
+    the cache folder, else in a temporary folder for this build."""
+    root = cache_root(source.root, options.cache_dir)
+    folder = folder_for(source, options)
+    # Nothing is made beside the source unless something will be kept there.
+    wanted = options.cache is not False and (folder is not None or options.allow_remote_images or options.read_aloud)
+    why = usable(root, source.root) if wanted else None
+    if why:
+        notes.append(Problem(f"building without the cache: {why}", hint="fix the folder, or build with --no-cache"))
+    if wanted and not why:
+        yield _Folders(folder, root / "remote", root / "speech")
+        return
+    with tempfile.TemporaryDirectory(prefix="book-remote-") as tmp:
+        yield _Folders(None, Path(tmp), None)
+
+
+def _stages(source: Source, out: Path, options: BuildOptions, stats: RenderStats, notes: list[Problem],
+            folders: _Folders) -> BuildResult:
+    chapters, disclaimer, cover_png, blobs = _render(source, options, stats, folders.chapters, folders.remote)  # 2.
     findings = _rules(source, chapters, disclaimer, options)  # 3. rules
     options.say("packaging")
     assembly = assemble(source, chapters, disclaimer, cover_png)  # 4. assemble
@@ -107,20 +147,19 @@ def _build(source_path, output, options: BuildOptions) -> BuildResult:
     if options.read_aloud:
         from .narrate import narrate
 
-        narration = narrate(source, assembly, options)  # 5. narrate
+        narration = narrate(source, assembly, options, folders.speech)  # 5. narrate
     content = _content(chapters, disclaimer, findings, narration)
     discovery = a11y.discover(source.meta, content)  # 6. discover
     blockers = conformance.blockers_in(findings)
     claim = conformance.decide(source.meta, blockers)
     _write(out, source, assembly, discovery, claim, narration, blobs, options, blockers)  # 7. write
-    return BuildResult(out, source, findings, discovery, assembly.documents, stats, blockers, narration)
+    return BuildResult(out, source, findings, discovery, assembly.documents, stats, blockers, narration, notes)
 
 
-def _render(source: Source, options: BuildOptions, stats: RenderStats):
+def _render(source: Source, options: BuildOptions, stats: RenderStats, folder: Path | None, remote_dir: Path):
     """Every chapter and the disclaimer rendered; the typographic cover drawn meanwhile."""
     meta = source.meta
     options.say(f"rendering {len(source.chapters)} chapter(s)")
-    folder = folder_for(source, options)
     blobs = BlobCache(folder, options.memory) if folder is not None else None  # compressed entries, cover
     made_cover: list[bytes | None] = []
 
@@ -128,7 +167,7 @@ def _render(source: Source, options: BuildOptions, stats: RenderStats):
         # The typographic cover needs only the metadata: drawn while the chapters render.
         made_cover.append(None if meta.cover_image else coverlib.cover_png(meta, blobs))
 
-    chapters = render_chapters(source, options, stats, meanwhile=draw_cover)
+    chapters = render_chapters(source, options, stats, folder=folder, remote_dir=remote_dir, meanwhile=draw_cover)
     disclaimer = None
     if meta.disclaimer:
         # The disclaimer's Markdown starts on the line after its key (`disclaimer: |`).

@@ -19,9 +19,16 @@ error is reported again on the next build.
 Entries live in `.cache/book/` beside the source (in the book's folder, or beside a single
 Markdown file); ``BOOK_CACHE_DIR`` or `BuildOptions.cache_dir` names another folder
 (:func:`cache_root`, the one place that decides).  Each entry is signed with a key kept in
-the user's own cache folder (``$XDG_CACHE_HOME/book/hmac-key``), never beside the source: a cache
-folder that came with someone else's book is ignored, not unpickled (unpickling runs code).
-A cache that cannot be read or written is skipped without a word: it only makes builds faster.
+the user's own cache folder (``$XDG_CACHE_HOME/book/hmac-key``), never beside the source, over
+its name (its key) and its content: a cache folder that came with someone else's book is
+ignored, not unpickled (unpickling runs code), and a signed entry moved to another name is
+ignored too.  A book folder may come from someone hostile, and its `.cache/` with it, so an
+entry is opened without following a symbolic link, only when it is a regular file no larger than
+:data:`MAX_ENTRY_BYTES` (checked before it is read: no /dev/zero, no FIFO, no huge file), and
+entries are written only into real folders below the cache root (no symbolic link leads a write
+outside it).  Anything off is a miss, and the entry is made again.  A cache only makes builds
+faster: one that cannot be written is reported once by the build (:func:`usable`), which then
+goes on without it.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import json
 import os
 import pickle
 import secrets
+import stat
 import sys
 import time
 from dataclasses import dataclass, field
@@ -43,6 +51,9 @@ from .options import RenderStats
 FORMAT = 1  # bump when the entry layout changes
 MAGIC = b"book-cache-1\n"
 PRUNE_AFTER_DAYS = 30  # entries not used for this long are removed (checked at most once a day)
+# The largest entry read back: a rendered chapter of the largest source file book reads (20 MB of
+# Markdown, book.source.reader.MAX_FILE_BYTES) pickles to well under this.
+MAX_ENTRY_BYTES = 256 * 1024 * 1024
 
 _code_fingerprint: str | None = None
 _hmac_key: bytes | None = None
@@ -54,6 +65,41 @@ def cache_root(root: str | os.PathLike, cache_dir: str | os.PathLike | None = No
     ``<root>/.cache/book``.  Chapters, blobs (``blobs/``), speech (``speech/``) and downloaded
     images (``remote/``) all live below it."""
     return Path(cache_dir) if cache_dir else Path(root) / ".cache" / "book"
+
+
+def usable(folder: Path, root: str | os.PathLike) -> str | None:
+    """None when the cache `folder` can be used, else why not (for a one-line warning).  Below
+    the book's `root`, every part of its path must be a real folder, not a symbolic link: a
+    hostile book could ship `.cache` as a link to any folder of the user's, into which a build
+    would then write."""
+    try:
+        if not _real_folders(folder, Path(root)):
+            return f"{folder} is, or is inside, a symbolic link"
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        return f"{folder} cannot be written ({e.strerror})"
+    return None
+
+
+def _real_folders(path: Path, root: Path) -> bool:
+    """True when no existing part of `path` below `root` is a symbolic link or not a folder."""
+    try:
+        rel = Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
+    except ValueError:
+        return True  # a cache folder the user named elsewhere (BOOK_CACHE_DIR): theirs to set up
+    here = Path(os.path.abspath(root))
+    for part in rel.parts:
+        here = here / part
+        try:
+            st = os.lstat(here)
+        except FileNotFoundError:
+            return True  # made by book itself, as a real folder
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            return False
+    return True
 
 
 def folder_for(source, options) -> Path | None:
@@ -197,7 +243,7 @@ class ChapterCache:
                 if all(self._file_hash(relpath) == digest for relpath, digest in deps):
                     return rendered
         path = self._path(key)
-        payload = _read_signed(path, MAGIC)
+        payload = _read_signed(path, MAGIC, key)
         if payload is None:
             return None
         try:
@@ -229,17 +275,18 @@ class ChapterCache:
             deps.append((im.relpath, digest))
         return deps
 
-    def payload(self, rendered) -> bytes | None:
-        """The signed bytes of an entry for `rendered` (workers make them; see book.render.chapters)."""
+    def payload(self, key: str, rendered) -> bytes | None:
+        """The signed bytes of the entry `key` for `rendered` (workers make them; see
+        book.render.chapters)."""
         deps = self.deps(rendered)
         if deps is None:
             return None
-        return _signed(MAGIC, pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL))
+        return _signed(MAGIC, key, pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL))
 
     def put_payload(self, key: str, data: bytes | None) -> bool:
         if data is None:
             return False
-        if not _write_file(self._path(key), data):
+        if not write_entry(self._path(key), data, self.dir):
             return False
         self.stats.stored += 1
         return True
@@ -295,7 +342,7 @@ class BlobCache:
             if key in self.memory.blobs:
                 self.hits += 1
                 return self.memory.blobs[key]
-        payload = _read_signed(self._path(key), self.MAGIC)
+        payload = _read_signed(self._path(key), self.MAGIC, key)
         if payload is None:
             self.misses += 1
         else:
@@ -311,31 +358,70 @@ class BlobCache:
 
     def put(self, key: str, payload: bytes) -> bool:
         self._remember(key, payload)
-        if not _write_file(self._path(key), _signed(self.MAGIC, payload)):
+        if not write_entry(self._path(key), _signed(self.MAGIC, key, payload), self.dir):
             return False
         self.stored += 1
         return True
 
 
-def _signed(magic: bytes, payload: bytes) -> bytes:
-    """An entry's bytes: `magic`, the HMAC-SHA256 of `payload` under the user's key, `payload`."""
-    return magic + hmac.new(signing_key(), payload, hashlib.sha256).digest() + payload
+def _mac(name: str, payload: bytes) -> bytes:
+    """HMAC-SHA256, under the user's key, of an entry's name and content: an entry is good only
+    under the name it was written for."""
+    mac = hmac.new(signing_key(), name.encode("utf-8") + b"\0", hashlib.sha256)
+    mac.update(payload)
+    return mac.digest()
 
 
-def _read_signed(path: Path, magic: bytes) -> bytes | None:
-    """The payload of the entry at `path` when it starts with `magic` and carries the user's
-    signature; None for anything else (missing, unreadable, foreign, tampered)."""
+def _signed(magic: bytes, name: str, payload: bytes) -> bytes:
+    """An entry's bytes: `magic`, the signature of `name` and `payload`, `payload`."""
+    return magic + _mac(name, payload) + payload
+
+
+def read_entry(path: Path, limit: int = MAX_ENTRY_BYTES) -> bytes | None:
+    """The bytes of the cache file at `path`, or None unless it is a regular file (opened without
+    following a symbolic link; a FIFO or device is never read, and never blocks) of at most
+    `limit` bytes."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_signed(path: Path, magic: bytes, name: str) -> bytes | None:
+    """The payload of the entry `name` at `path` when it starts with `magic` and carries the
+    user's signature for that name; None for anything else (missing, unreadable, not a regular
+    file, too large, foreign, tampered, renamed)."""
+    data = read_entry(path)
+    if data is None:
         return None
     n = len(magic)
     if not data.startswith(magic) or len(data) < n + 32:
         return None
     mac, payload = data[n:n + 32], data[n + 32:]
-    if not hmac.compare_digest(mac, hmac.new(signing_key(), payload, hashlib.sha256).digest()):
+    if not hmac.compare_digest(mac, _mac(name, payload)):
         return None
     return payload
+
+
+def signed_entry(magic: bytes, name: str, payload: bytes) -> bytes:
+    """The bytes to store for entry `name` (for caches kept by other modules: speech)."""
+    return _signed(magic, name, payload)
+
+
+def read_signed_entry(path: Path, magic: bytes, name: str) -> bytes | None:
+    """The payload stored by :func:`signed_entry` at `path`, verified; None when anything is off."""
+    return _read_signed(path, magic, name)
 
 
 def _touch(path: Path) -> None:
@@ -345,12 +431,16 @@ def _touch(path: Path) -> None:
         pass
 
 
-def _write_file(path: Path, data: bytes) -> bool:
-    """Write `path` whole or not at all (book.files), so a build running at the same time
-    never reads half an entry.  False when it cannot be written: a cache only makes builds
-    faster, so a cache that cannot be written never fails one."""
+def write_entry(path: Path, data: bytes, top: Path) -> bool:
+    """Write the cache file `path` whole or not at all (book.files), so a build running at the
+    same time never reads half an entry, and only into real folders below the cache folder
+    `top`.  False when it cannot be written: a cache only makes builds faster, so a cache that
+    cannot be written never fails one."""
     try:
+        if not _real_folders(path.parent, top):
+            return False
         write_atomic(path, data)
     except OSError:
         return False
     return True
+

@@ -34,6 +34,10 @@ class BuildOptions:
     """Add EPUB 3 Media Overlays: every sentence narrated and highlighted (``--read-aloud``)."""
     allow_remote_images: bool = False
     """Download ``http(s)`` images into the book instead of refusing them."""
+    allow_private_network: bool = False
+    """With `allow_remote_images`: download from this machine and private networks too (by
+    default only public addresses: a build of an untrusted source must not reach into the
+    network it runs in)."""
     jobs: int | None = None
     """Processes (and threads) a build may use; None: one per CPU for books big enough to gain."""
     speech_command: str | None = None

@@ -237,17 +237,23 @@ def test_remote_image_downloaded_only_when_allowed(tmp_path, capsys):
         files = {"book/a.md": GOOD_FRONT + f"# H\n\n![A green square.]({base}/cat.png)\n"}
         code, err, out = run(tmp_path, capsys, files, source="book/a.md")
         assert code == 1 and "--allow-remote-images" in err
+        # 127.0.0.1 is this machine: refused unless the user allows private addresses too.
         code, err, out = run(tmp_path, capsys, files, "--allow-remote-images", source="book/a.md")
+        assert code == 1 and "an address on this machine or a private network" in err, err
+        code, err, out = run(tmp_path, capsys, files, "--allow-remote-images", "--allow-private-network",
+                             source="book/a.md")
         assert code == 0, err
         with zipfile.ZipFile(out) as z:
             assert z.read("EPUB/images/cat.png") == (served / "cat.png").read_bytes()
             assert b'src="../images/cat.png"' in z.read("EPUB/text/ch001.xhtml")
         assert list(book.glob(".cache/book/remote/*/cat.png"))
         files = {"book/a.md": GOOD_FRONT + f"# H\n\n![A cat.]({base}/fake.png)\n"}
-        code, err, out = run(tmp_path, capsys, files, "--allow-remote-images", source="book/a.md", out="b.epub")
+        code, err, out = run(tmp_path, capsys, files, "--allow-remote-images", "--allow-private-network",
+                             source="book/a.md", out="b.epub")
         assert code == 1 and re.search(r"a\.md:7: 'fake\.png' is not an image|is not an image", err), err
         files = {"book/a.md": GOOD_FRONT + f"# H\n\n![A cat.]({base}/missing.png)\n"}
-        code, err, out = run(tmp_path, capsys, files, "--allow-remote-images", source="book/a.md", out="c.epub")
+        code, err, out = run(tmp_path, capsys, files, "--allow-remote-images", "--allow-private-network",
+                             source="book/a.md", out="c.epub")
         assert code == 1 and re.search(r"a\.md:7: could not download image .*missing\.png.*404", err), err
     finally:
         server.shutdown()

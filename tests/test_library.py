@@ -301,7 +301,7 @@ def check_victim(outcomes, sources, killed) -> None:
 def test_killed_worker_on_the_default_pool(tmp_path, silent_server):
     pytest.importorskip("psutil")
     sources = batch_with_a_victim(tmp_path, silent_server)
-    options = BuildOptions(cache=False, jobs=2, allow_remote_images=True)
+    options = BuildOptions(cache=False, jobs=2, allow_remote_images=True, allow_private_network=True)
     outcomes, killed = run_killing(silent_server, lambda: book.build_many(sources, tmp_path / "out", options))
     check_victim(outcomes, sources, killed)
     assert len(killed) == 2, "killed in the pool, then again when it was tried alone"
@@ -311,7 +311,7 @@ def test_killed_worker_on_the_default_pool(tmp_path, silent_server):
 def test_killed_worker_on_a_dask_cluster(tmp_path, silent_server, dask_cluster):
     pytest.importorskip("psutil")
     sources = batch_with_a_victim(tmp_path, silent_server)
-    options = BuildOptions(cache=False, allow_remote_images=True)
+    options = BuildOptions(cache=False, allow_remote_images=True, allow_private_network=True)
     outcomes, killed = run_killing(silent_server, lambda: book.build_many(
         sources, tmp_path / "out", options, executor=dask_cluster.get_executor()))
     check_victim(outcomes, sources, killed)
@@ -363,3 +363,16 @@ def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert code == 4, err
     assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in err and "Traceback" not in err
+
+
+def test_batch_exit_status_is_the_most_serious_failure(tmp_path, monkeypatch, capsys):
+    from book.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    make_articles(tmp_path / "arts", 3)
+    (tmp_path / "arts" / "zz-broken.md").write_text("---\ntitle: Z\nlang: en\n---\n# Z\n\n![A cat.](cat.png)\n", "utf-8")
+    assert main(["build", "arts", "-o", "out", "-q"]) == EXIT_INPUT
+    (tmp_path / "out2" / "article-1.epub").mkdir(parents=True)  # an output that cannot be written: 5
+    assert main(["build", "arts", "-o", "out2", "-q"]) == EXIT_OUTPUT
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "cat.png" in err

@@ -17,7 +17,7 @@ from .. import __version__
 from ..batch import Outcome, build_many, expand_sources
 from ..build import build
 from ..check import check
-from ..errors import (EXIT_CHECK, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BookError, Problem,
+from ..errors import (EXIT_CHECK, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BookError, Problem,
                       ToolError, UsageError, printable)
 from ..options import BuildOptions
 
@@ -31,6 +31,7 @@ exit status:
   5  the EPUB could not be written (the output path is a folder or not writable)
  70  an internal error (a bug in book): run again with --debug and report the traceback
 book build --watch runs until Ctrl-C, then exits with the status of its last build.
+A batch (several sources) exits with the highest status of its sources: 0 when all were written.
 """
 
 
@@ -75,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--allow-remote-images", action="store_true",
                    help="download images given by http(s) address into the book (default: refuse them; "
                         "EPUB keeps every image inside the file)")
+    b.add_argument("--allow-private-network", action="store_true",
+                   help="with --allow-remote-images: download from this machine and private networks too "
+                        "(default: public addresses only)")
     b.add_argument("-w", "--watch", action="store_true",
                    help="stay running and build again each time a file of the book is saved; only what "
                         "changed is rendered again (Ctrl-C to stop)")
@@ -169,7 +173,7 @@ def _options(args) -> BuildOptions:
     """The build settings the command line gives."""
     progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
     return BuildOptions(strict=args.strict, read_aloud=args.read_aloud, allow_remote_images=args.allow_remote_images,
-                        speech_command=args.speech_command,
+                        speech_command=args.speech_command, allow_private_network=args.allow_private_network,
                         jobs=args.jobs, cache=False if args.no_cache else None, progress=progress)
 
 
@@ -275,7 +279,9 @@ def _build_batch(args, batch, options: BuildOptions) -> int:
                 print(o.traceback, file=sys.stderr, end="")
     if failed and not args.quiet:
         print(f"book: {failed} of {len(outcomes)} sources failed", file=sys.stderr)
-    return EXIT_INPUT if failed else EXIT_OK
+    # The most serious failure speaks for the batch: a bug (70), an output that could not be
+    # written (5) or a missing checker (4) is not reported as a problem of a source (1).
+    return max((o.exit_code for o in outcomes), default=EXIT_OK)
 
 
 def _dask_executor(address: str):

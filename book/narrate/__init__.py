@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..cache import cache_root
+from pathlib import Path
+
 from ..errors import Problem
 from ..options import BuildOptions
 from ..workers import worker_count
@@ -32,9 +33,10 @@ class Narration:
         return sum(self.overlays.durations.values())
 
 
-def narrate(source: Source, assembly: Assembly, options: BuildOptions) -> Narration:
+def narrate(source: Source, assembly: Assembly, options: BuildOptions, cache_folder: Path | None) -> Narration:
     """Media Overlays for the title page, the disclaimer and every text document of `assembly`,
-    added to its items (the narrated documents get their sentence spans and `media-overlay`)."""
+    added to its items (the narrated documents get their sentence spans and `media-overlay`).
+    Speech is cached in `cache_folder` (None: not cached)."""
     overlays.require_encoder()
     warnings = []
     asked = (source.meta.read_aloud or {}).get("command")
@@ -46,8 +48,7 @@ def narrate(source: Source, assembly: Assembly, options: BuildOptions) -> Narrat
             "this machine; eSpeak NG reads the book", source.meta_file, source.key_lines.get("read-aloud"),
             f"if you trust it, pass it yourself: --speech-command '{asked[:200]}'"))
     engine = overlays.engine_from(options.speech_command, source.meta.read_aloud)
-    folder = None if options.cache is False else cache_root(source.root, options.cache_dir) / "speech"
-    cache = overlays.SpeechCache(folder)
+    cache = overlays.SpeechCache(cache_folder)
     items = assembly.items
     narrated = [it for it in items if it.uid in ("titlepage", "disclaimer") or it.file_name.startswith("text/ch")]
     options.say(f"segmenting {len(narrated)} document(s) into sentences")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from ..files import write_atomic
+from ..cache import read_signed_entry, signed_entry, write_entry
 from . import speech
 
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -273,6 +273,14 @@ def segment(file_name: str, data: bytes, doc_index: int, lang: str) -> Narrated:
 
 
 class SpeechCache:
+    """Speech clips by sentence, engine and voice, so a rebuild speaks only what changed.  The
+    folder may have come with a hostile book: entries are signed and read like the chapter
+    cache's (book.cache: no symbolic links, regular files of bounded size, the user's signature
+    over name and content), and a clip whose sample rate no speech engine writes is a miss."""
+
+    MAGIC = b"book-speech-1\n"
+    RATES = range(8000, 192001)  # telephone quality to studio: what speech engines write
+
     def __init__(self, folder: Path | None):
         self.folder = folder
         self.hits = self.misses = 0
@@ -280,25 +288,27 @@ class SpeechCache:
     def key(self, engine: speech.Engine, voice: str, text: str) -> str:
         return hashlib.sha256("\x1f".join([engine.id, voice, text]).encode()).hexdigest()
 
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.pcm"
+
     def get(self, key: str) -> speech.Clip | None:
         if self.folder is None:
             return None
-        path = self.folder / key[:2] / f"{key}.pcm"
-        try:
-            data = path.read_bytes()
-        except OSError:
+        data = read_signed_entry(self._path(key), self.MAGIC, key)
+        if data is None or len(data) < 4 or len(data) % 2:
             return None
         rate = int.from_bytes(data[:4], "little")
+        if rate not in self.RATES:
+            return None
         self.hits += 1
         return speech.Clip(data[4:], rate)
 
     def put(self, key: str, clip: speech.Clip) -> None:
         if self.folder is None:
             return
-        try:
-            write_atomic(self.folder / key[:2] / f"{key}.pcm", clip.rate.to_bytes(4, "little") + clip.pcm)
-        except OSError:
-            pass  # a cache only saves time: one that cannot be written never fails a build
+        # A cache only saves time: one that cannot be written never fails a build.
+        write_entry(self._path(key), signed_entry(self.MAGIC, key, clip.rate.to_bytes(4, "little") + clip.pcm),
+                    self.folder)
 
 
 def synthesise(docs: list[Narrated], engine: speech.Engine, cache: SpeechCache, progress=None,

@@ -29,19 +29,21 @@ MIN_PARALLEL_CHARS = 250_000
 MIN_PARALLEL_CHAPTERS = 4
 
 
-def render_chapters(source, options: BuildOptions, stats: RenderStats, *, meanwhile=None) -> list:
+def render_chapters(source, options: BuildOptions, stats: RenderStats, *, folder=None, remote_dir=None,
+                    meanwhile=None) -> list:
     """Every chapter of `source` rendered, in order: exactly what
     ``[passes.render_chapter(ch, root=..., index=i + 1, ...) for i, ch in ...]`` gives.
     `stats` counts what was rendered and what came from the cache.  `meanwhile()`, if given, is
     called once in this process while the workers render (or before rendering here): work of
-    the build that needs no chapter, done when this process would otherwise only wait."""
+    the build that needs no chapter, done when this process would otherwise only wait.
+    `folder`: the chapter cache's folder (None: no cache); `remote_dir`: where remote images
+    are kept (book.build decides both)."""
     meta = source.meta
     settings = {"root": source.root, "split_level": meta.split_level, "book_title": meta.title,
-                "lang": meta.lang, "allow_remote": options.allow_remote_images,
-                "remote_dir": cachelib.cache_root(source.root, options.cache_dir) / "remote"}
+                "lang": meta.lang, "allow_remote": options.allow_remote_images, "remote_dir": remote_dir,
+                "allow_private": options.allow_private_network}
     stats.chapters += len(source.chapters)
 
-    folder = cachelib.folder_for(source, options)
     store = None
     if folder is not None:
         store = cachelib.ChapterCache(folder, source.root, options.memory, stats)
@@ -106,7 +108,7 @@ def _render_task(task, here: bool = False):
     data = stored = None
     if cache_spec is not None:
         store = cachelib.ChapterCache(*cache_spec)
-        data = store.payload(rendered)
+        data = store.payload(key, rendered)
         stored = store.put_payload(key, data)
     if here:
         return ("ok", rendered, stored)

@@ -7,6 +7,7 @@ no script, since a reading system may run it.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,6 @@ from lxml import etree
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import SourceError
-from ..files import write_atomic
 
 # EPUB 3.3 §3.2 core media types for images.  WebP is core since EPUB 3.3, but many e-ink
 # readers in use cannot show it, so it is accepted with a rule warning (see book.rules).
@@ -32,45 +32,163 @@ class ImageInfo:
     height: int | None
 
 
-MAX_DOWNLOAD = 20 * 1024 * 1024
+# Limits on what a source may make the build download or decode (README, "Reliability").
+MAX_DOWNLOAD = 20 * 1024 * 1024  # bytes of one remote image
+DOWNLOAD_DEADLINE = 60.0  # seconds for one remote image, whatever the server does
+CONNECT_TIMEOUT = 10.0  # seconds to connect, and for each read
+MAX_REDIRECTS = 5
+# Pixels of one image: 40 million is a 7,700 × 5,200 photograph, far more than any e-reader
+# shows.  A larger one is refused before it is decoded: a 109 KB PNG can claim 30,000 × 30,000
+# pixels and need gigabytes (a "decompression bomb").
+MAX_PIXELS = 40_000_000
+_REMOTE_MAGIC = b"book-remote-1\n"
 
 
-def fetch(url: str, folder: Path, *, file: str, line: int | None) -> Path:
-    """Download a remote image once into `folder` (inside the book's folder), for
-    --allow-remote-images.  EPUB 3.3 §3.6 keeps images inside the container, so a remote picture
-    is fetched at build time, checked by its bytes like any other, and packaged."""
+def fetch(url: str, folder: Path, *, file: str, line: int | None, allow_private: bool = False) -> Path:
+    """A remote image (``--allow-remote-images``) as a file in `folder`.  EPUB 3.3 §3.6 keeps
+    images inside the container, so a remote picture is fetched at build time, checked by its
+    bytes like any other, and packaged.
+
+    It is downloaded once and kept as a signed cache entry (book.cache: a folder that came
+    with a hostile book cannot plant a file or a link in its place), and the working copy the
+    build reads is written again from those verified bytes on every build.  The download obeys
+    :func:`download`'s limits."""
     import hashlib
-    import urllib.error
-    import urllib.request
+
+    from ..cache import read_signed_entry, signed_entry, write_entry
+
+    name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "image"
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in name).strip(".")[:60] or "image"
+    digest = hashlib.sha256(url.encode()).hexdigest()[:32]
+    entry = folder / f"{digest}.bin"
+    data = read_signed_entry(entry, _REMOTE_MAGIC, url)
+    if data is None:
+        data = download(url, file=file, line=line, allow_private=allow_private)
+        write_entry(entry, signed_entry(_REMOTE_MAGIC, url, data), folder)  # best effort: a cache
+    dest = folder / digest / safe
+    if not write_entry(dest, data, folder):
+        raise SourceError(f"could not keep the downloaded image '{url[:80]}' in {folder}", file=file, line=line,
+                          hint="check that the cache folder can be written (or build with --no-cache)")
+    return dest
+
+
+def download(url: str, *, file: str, line: int | None, allow_private: bool = False) -> bytes:
+    """The bytes of the image at `url`, within bounds a hostile source cannot stretch: http and
+    https only (after every redirect too), at most :data:`MAX_REDIRECTS` redirects, a connect and
+    read timeout and an overall deadline, at most :data:`MAX_DOWNLOAD` bytes, and an answer that
+    is an image.  Unless `allow_private`, no address on this machine or its networks (loopback,
+    private, link-local, unique-local…): a build of an untrusted source on a server must not
+    become a way into that server's network (SSRF).  The address checked is the address
+    connected to, so a name that resolves differently the second time changes nothing."""
+    import time
+
+    deadline = time.monotonic() + DOWNLOAD_DEADLINE
+
+    def fail(why: str, hint: str = "check the address, or download the picture into the book's folder"):
+        raise SourceError(f"could not download image '{url[:80]}' ({why})", file=file, line=line, hint=hint)
+
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        status, headers, body = _get(current, deadline, allow_private, fail)
+        if status in (301, 302, 303, 307, 308):
+            location = headers.get("location")
+            if not location:
+                fail(f"HTTP {status} without a Location")
+            from urllib.parse import urljoin
+
+            current = urljoin(current, location.strip())
+            continue
+        if status != 200:
+            fail(f"HTTP {status}")
+        if _sniff(body) is None:
+            fail(f"the answer is not an image ({headers.get('content-type', 'no Content-Type')})",
+                 "link the picture itself, not a page that shows it")
+        return body
+    fail(f"more than {MAX_REDIRECTS} redirects")
+    raise AssertionError  # unreachable: fail raises
+
+
+def _get(url: str, deadline: float, allow_private: bool, fail) -> tuple[int, dict, bytes]:
+    """One GET of `url`: (status, lower-case headers, body); the body read only for a 200."""
+    import http.client
+    import ipaddress
+    import socket
+    import ssl
+    import time
+    from urllib.parse import urlsplit
 
     from .. import __version__
 
-    if not url.lower().startswith(("http://", "https://")):
-        raise SourceError(f"image '{url[:80]}' is not an http(s) address", file=file, line=line,
-                          hint="put the picture in the book's folder and link it by a relative path")
-    name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "image"
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in name)[:60] or "image"
-    dest = folder / hashlib.sha256(url.encode()).hexdigest()[:16] / safe
-    if dest.is_file():
-        return dest
-    request = urllib.request.Request(url, headers={"User-Agent": f"book/{__version__}"})
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        fail(f"'{parts.scheme or url[:20]}' is not an http(s) address",
+             "only http and https images are downloaded; put the picture in the book's folder")
+    host = parts.hostname
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            data = response.read(MAX_DOWNLOAD + 1)
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = f"HTTP {e.code} {e.reason}" if isinstance(e, urllib.error.HTTPError) else (
-            getattr(e, "reason", None) or e)
-        raise SourceError(f"could not download image '{url[:80]}' ({reason})", file=file, line=line,
-                          hint="check the address, or download the picture into the book's folder") from None
-    if len(data) > MAX_DOWNLOAD:
-        raise SourceError(f"image '{url[:80]}' is larger than {MAX_DOWNLOAD // 1048576} MB", file=file, line=line,
-                          hint="download it, make it smaller, and link the file")
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as e:
+        fail(f"cannot resolve {host}: {e}")
+    address = infos[0][4][0]
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if not allow_private and not ip.is_global:
+        fail(f"{host} is {ip}, an address on this machine or a private network",
+             "book downloads only from public addresses; build with --allow-private-network if you trust the source")
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        fail(f"no answer within {DOWNLOAD_DEADLINE:.0f} s")
+    timeout = min(CONNECT_TIMEOUT, remaining)
+
+    class Pinned(http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection):
+        def connect(self):  # connect to the address that was checked, not a new lookup
+            self.sock = socket.create_connection((address, port), timeout)
+            if isinstance(self, http.client.HTTPSConnection):
+                self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=host)
+
+    conn = Pinned(host, port, timeout=timeout)
     try:
-        write_atomic(dest, data)
-    except OSError as e:
-        raise SourceError(f"could not keep the downloaded image '{url[:80]}' in {folder} ({e.strerror})",
-                          file=file, line=line, hint="check that the folder can be written") from None
-    return dest
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        conn.request("GET", path, headers={"User-Agent": f"book/{__version__}", "Accept": "image/*",
+                                           "Accept-Encoding": "identity"})
+        response = conn.getresponse()
+        headers = {k.lower(): v for k, v in response.getheaders()}
+        if response.status != 200:
+            return response.status, headers, b""
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_DOWNLOAD:
+            fail(f"larger than {MAX_DOWNLOAD // 1048576} MB", "download it, make it smaller, and link the file")
+        body = bytearray()
+        while True:
+            if time.monotonic() > deadline:
+                fail(f"not complete within {DOWNLOAD_DEADLINE:.0f} s")
+            chunk = response.read1(65536)
+            if not chunk:
+                break
+            body += chunk
+            if len(body) > MAX_DOWNLOAD:
+                fail(f"larger than {MAX_DOWNLOAD // 1048576} MB", "download it, make it smaller, and link the file")
+        return response.status, headers, bytes(body)
+    except (OSError, http.client.HTTPException) as e:
+        fail(str(getattr(e, "reason", None) or e) or type(e).__name__)
+    finally:
+        conn.close()
+    raise AssertionError  # unreachable
+
+
+def _sniff(data: bytes) -> str | None:
+    """The image type the first bytes announce (the format signatures), or None."""
+    head = data[:512].lstrip()
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith((b"<?xml", b"<svg", b"<!--")) and b"<svg" in data[:4096]:
+        return SVG
+    return None
 
 
 def inspect(path: Path, *, ref: str, file: str, line: int | None) -> ImageInfo:
@@ -83,10 +201,17 @@ def inspect(path: Path, *, ref: str, file: str, line: int | None) -> ImageInfo:
         svg_check(data, ref=ref, file=file, line=line)
         return ImageInfo(SVG, None, None)
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(io.BytesIO(data)) as im:  # reads the header only
             fmt = im.format
             size = im.size
+            if size[0] * size[1] > MAX_PIXELS:
+                raise SourceError(f"image '{ref}' is {size[0]} × {size[1]} pixels, more than the "
+                                  f"{MAX_PIXELS // 1_000_000} million book accepts", file=file, line=line,
+                                  hint="scale it down: e-readers show far fewer pixels than that")
             im.verify()
+    except Image.DecompressionBombError:
+        raise SourceError(f"image '{ref}' claims more pixels than book decodes", file=file, line=line,
+                          hint="scale it down: e-readers show far fewer pixels than that") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise SourceError(f"'{ref}' is not an image (its bytes are not PNG, JPEG, GIF, WebP or SVG)",
                           file=file, line=line, hint="export the picture again as PNG or JPEG") from None
@@ -97,9 +222,15 @@ def inspect(path: Path, *, ref: str, file: str, line: int | None) -> ImageInfo:
     return ImageInfo(CORE_IMAGE_TYPES[fmt], size[0], size[1])
 
 
+# CSS that makes a reading system fetch something: @import, or url(...) of anything but a
+# fragment (#gradient) or embedded data.
+_CSS_FETCH = re.compile(r"(@import\b[^;]*|url\(\s*['\"]?(?!#|data:)[^)'\"]+)", re.IGNORECASE)
+
+
 def svg_check(data: bytes, *, ref: str, file: str, line: int | None) -> None:
     """Parse an SVG safely and refuse what a reading system could execute or fetch."""
-    if b"<!DOCTYPE" in data[:4096] and b"<!ENTITY" in data:
+    # Anywhere in the file, not only at its start: a long comment first must not hide them.
+    if b"<!ENTITY" in data:
         raise SourceError(f"SVG '{ref}' declares XML entities", file=file, line=line,
                           hint="remove the <!DOCTYPE …> block: entities can read other files (XXE)")
     try:
@@ -114,6 +245,10 @@ def svg_check(data: bytes, *, ref: str, file: str, line: int | None) -> None:
         if not isinstance(el.tag, str):
             continue
         local = etree.QName(el).localname
+        if local == "style" and el.text and _CSS_FETCH.search(el.text):
+            raise SourceError(f"SVG '{ref}' has a style sheet that loads '{_CSS_FETCH.search(el.text).group(1)[:60]}'",
+                              file=file, line=line, hint="remove it: EPUB images must be self-contained "
+                                                         "(EPUB 3.3 §3.6: no remote resources in an image)")
         if local in ("script", "foreignObject", "iframe"):
             raise SourceError(f"SVG '{ref}' contains <{local}>", file=file, line=line,
                               hint="remove it: a book's images must not run code or embed pages")
@@ -122,6 +257,9 @@ def svg_check(data: bytes, *, ref: str, file: str, line: int | None) -> None:
             if lname.startswith("on"):
                 raise SourceError(f"SVG '{ref}' has an event handler '{lname}'", file=file, line=line,
                                   hint="remove the attribute: a book's images must not run code")
+            if lname == "style" and _CSS_FETCH.search(value):
+                raise SourceError(f"SVG '{ref}' has a style that loads '{_CSS_FETCH.search(value).group(1)[:60]}'",
+                                  file=file, line=line, hint="remove it: EPUB images must be self-contained")
             if lname == "href" and value.strip() and not value.strip().startswith(("#", "data:image/")):
                 raise SourceError(f"SVG '{ref}' links to '{value[:60]}'", file=file, line=line,
                                   hint="embed the resource or remove the link: EPUB images must be "

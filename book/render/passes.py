@@ -94,7 +94,8 @@ class Context:
     book_title: str
     lang: str
     allow_remote: bool = False
-    remote_dir: Path | None = None  # where remote images are downloaded (book.cache.cache_root)
+    remote_dir: Path | None = None  # where remote images are kept (book.render.images.fetch)
+    allow_private: bool = False  # remote images from this machine's or private networks too
     locator: Locator = None  # type: ignore[assignment]
     findings: list = field(default_factory=list)
     images: dict = field(default_factory=dict)
@@ -147,8 +148,8 @@ def _pass_images(tree, ctx: Context) -> None:
                     hint="download it into the book's folder and link it by a relative path (EPUB 3.3 "
                          "§3.6 wants every image inside the publication, so it shows offline), or build "
                          "with --allow-remote-images to have book download it")
-            path = imagelib.fetch(html.unescape(src), ctx.remote_dir or ctx.root / ".cache" / "book" / "remote",
-                                  file=ctx.chapter.name, line=line)
+            path = imagelib.fetch(html.unescape(src), ctx.remote_dir, file=ctx.chapter.name, line=line,
+                                  allow_private=ctx.allow_private)
         else:
             path = resolve_inside(ctx.root, ctx.chapter.path, html.unescape(src), what="image",
                                   file=ctx.chapter.name, line=line)
@@ -449,11 +450,12 @@ def _markdown():
 
 
 def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int, book_title: str,
-                   lang: str, allow_remote: bool = False, remote_dir: Path | None = None) -> RenderedChapter:
+                   lang: str, allow_remote: bool = False, remote_dir: Path | None = None,
+                   allow_private: bool = False) -> RenderedChapter:
     """Markdown of one chapter → parts, images and findings.  Pure: same input, same output
-    (with `allow_remote`, remote images are downloaded once into `remote_dir`)."""
-    ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level,
-                  book_title=book_title, lang=lang, allow_remote=allow_remote, remote_dir=remote_dir)
+    (with `allow_remote`, remote images are downloaded once, kept in `remote_dir`)."""
+    ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level, book_title=book_title,
+                  lang=lang, allow_remote=allow_remote, remote_dir=remote_dir, allow_private=allow_private)
     fragment = render(chapter.text, _markdown())
     tree = htmltree.parse_fragment(fragment or "<p></p>")
     for _name, run in PASSES:
