@@ -211,6 +211,8 @@ def _pass_images(tree, ctx: Context) -> None:
             path = resolve_inside(ctx.root, ctx.chapter.path, html.unescape(src), what="image",
                                   file=ctx.chapter.name, line=line)
         info = imagelib.inspect(path, ref=src, file=ctx.chapter.name, line=line)
+        if info.media_type == imagelib.SVG:
+            rules.check_svg(ctx, path.read_bytes(), src, line)
         rel = path.relative_to(ctx.root.resolve()).as_posix()
         ctx.images[rel] = ImageUse(rel, info.media_type, info.width, info.height)
         img.set("src", IMAGE + rel)
