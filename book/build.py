@@ -14,6 +14,8 @@ The steps, in order:
 6. **write**     — the EPUB (book.package) to a temporary file renamed into place only when
                    complete, so a failed build never leaves a broken EPUB or destroys the
                    previous one; a conformance claim is verified with EPUBCheck and Ace first.
+7. **kobo**      — with --kobo, the Kobo edition NAME.kepub.epub from the EPUB's documents
+                   (book.kobo), written the same way.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class BuildResult:
     documents: int
     conformance_blockers: list[str] = field(default_factory=list)
     media: dict | None = None  # read-aloud: overlay durations, narrator, the speech cache's counts
+    kepub: Path | None = None  # --kobo: the Kobo edition beside the EPUB (book.kobo)
 
     @property
     def warnings(self) -> list:
@@ -90,8 +93,9 @@ def _nest(entries: list[tuple[int, NavEntry]]) -> list[NavEntry]:
 
 def build(source_path: str | os.PathLike | None = None, output: str | os.PathLike | None = None, *,
           strict: bool = False, progress=None, read_aloud: bool = False, speech_cache: bool = True,
-          allow_remote_images: bool = False) -> BuildResult:
-    """Build the EPUB for `source_path` (a Markdown file or a book folder) at `output`.
+          allow_remote_images: bool = False, kobo: bool = False) -> BuildResult:
+    """Build the EPUB for `source_path` (a Markdown file or a book folder) at `output`; with
+    `kobo`, its Kobo edition beside it too (NAME.kepub.epub, book.kobo).
 
     Raises :class:`book.errors.BookError` for anything in the source a user must fix; in that
     case nothing is written and an earlier file at `output` is left as it was.
@@ -101,14 +105,15 @@ def build(source_path: str | os.PathLike | None = None, output: str | os.PathLik
     memory = current().memory
     try:
         return _build(source_path, output, strict=strict, progress=progress, read_aloud=read_aloud,
-                      speech_cache=speech_cache, allow_remote_images=allow_remote_images, memory=memory)
+                      speech_cache=speech_cache, allow_remote_images=allow_remote_images, memory=memory,
+                      kobo=kobo)
     finally:
         if memory is not None:
             memory.trim()  # failed or not, what this build did not use is let go
 
 
 def _build(source_path, output, *, strict, progress, read_aloud, speech_cache, allow_remote_images,
-           memory) -> BuildResult:
+           memory, kobo=False) -> BuildResult:
     source = load(source_path if source_path is not None else "content")
     meta = source.meta
     out = Path(output) if output else default_output(source)
@@ -195,8 +200,15 @@ def _build(source_path, output, *, strict, progress, read_aloud, speech_cache, a
         return writer(None) if blockers else None
 
     _write_atomic(out, writer(conformance), verify if conformance else None)
+    kepub = None
+    if kobo:
+        # 7. the Kobo edition, from the documents just written (no second render)
+        from .kobo import write_kepub
+
+        say("writing the Kobo edition")
+        kepub = write_kepub(out)
     return BuildResult(out, source, findings, discovery, sum(1 for it in items if it.in_spine), blockers,
-                       media)
+                       media, kepub)
 
 
 def _narrate(source: Source, items: list[PackageItem], say, speech_cache: bool) -> dict:

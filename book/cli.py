@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
                "  book build article.md -o article.epub\n"
                "  book build my-book/ --strict        # warnings fail the build too\n"
                "  book build a.md b.md articles/ -o out/  # one EPUB each, built in parallel\n"
-               "  book build my-book/ --watch         # rebuild on every save\n\n" + EPILOG,
+               "  book build my-book/ --watch         # rebuild on every save\n"
+               "  book build my-book/ --kobo          # also dist/<title>.kepub.epub for Kobo e-readers\n\n" + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("source", nargs="*", default=["content"],
                    help="Markdown file or book folder (default: content); several sources, or a folder of "
@@ -63,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-w", "--watch", action="store_true",
                    help="stay running and build again each time a file of the book is saved; only what "
                         "changed is rendered again (Ctrl-C to stop)")
+    b.add_argument("--kobo", action="store_true",
+                   help="also write the Kobo edition NAME.kepub.epub beside the EPUB: the same book with "
+                        "the markup Kobo e-readers use for reading statistics, highlights and page turns")
     b.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     _debug_option(b)
 
@@ -164,7 +168,7 @@ def _build(args) -> int:
         raise UsageError("--watch builds one book at a time", hint="give one Markdown file or book folder")
     if batch.is_batch:
         extra = (["--read-aloud"] if args.read_aloud else []) + (
-            ["--allow-remote-images"] if args.allow_remote_images else [])
+            ["--allow-remote-images"] if args.allow_remote_images else []) + (["--kobo"] if args.kobo else [])
         return parallel.build_batch(batch, args.output, jobs=args.jobs, cache=not args.no_cache,
                                     strict=args.strict, quiet=args.quiet, debug=args.debug,
                                     extra_args=tuple(extra))
@@ -174,7 +178,7 @@ def _build(args) -> int:
         with parallel.options(jobs=args.jobs, cache=False if args.no_cache else "auto"):
             result = build(batch.sources[0], args.output, strict=args.strict, progress=progress,
                            read_aloud=args.read_aloud, speech_cache=not args.no_cache,
-                           allow_remote_images=args.allow_remote_images)
+                           allow_remote_images=args.allow_remote_images, kobo=args.kobo)
         return result, _report(args, result)
 
     if args.watch:
@@ -217,7 +221,8 @@ def _report(args, result) -> str:
     if result.media:
         total = sum(result.media["durations"].values())
         narrated = f", narrated: {int(total // 60)} min {total % 60:.0f} s"
-    return f"wrote {result.output} ({result.documents} documents{narrated})"
+    kobo = f" and the Kobo edition {result.kepub}" if result.kepub else ""
+    return f"wrote {result.output} ({result.documents} documents{narrated}){kobo}"
 
 
 def _check(args) -> int:
