@@ -8,7 +8,8 @@ the sections come in the order of the Markdown source.  The first eight pages of
 saved as pictures in test-artifacts/e2e/mupdf/<book>/.
 
 Three broken copies prove that the checks fail when the book is wrong: inline figures, a shown
-landmarks list, and the cover markup that gave MuPDF five blank pages.
+landmarks list, and the cover markup that gave MuPDF five blank pages.  The sample's illustration
+is drawn by MuPDF as by Chromium (its old gradient came out as a black disc).
 """
 
 from __future__ import annotations
@@ -171,3 +172,44 @@ def test_the_old_cover_markup_fails_the_page_check(epubs, tmp_path):
     problems = mupdf.page_problems(mupdf.lay_out(broken))
     assert "page 2 (EPUB/text/cover.xhtml) is blank" in problems, problems
     assert any("a picture lies off the page" in p for p in problems), problems
+
+
+# ---- the sample's illustration ------------------------------------------------------------------
+
+def _dark_share(png: bytes) -> float:
+    from PIL import Image
+    import io
+
+    with Image.open(io.BytesIO(png)) as im:
+        grey = im.convert("L").resize((120, 84))
+        return sum(grey.histogram()[:50]) / (120 * 84)  # pixels darker than 50 of 255
+
+
+def _mean_difference(a: bytes, b: bytes) -> float:
+    """Mean difference per channel (0–255) of two pictures scaled to the same small size."""
+    from PIL import Image, ImageChops, ImageStat
+    import io
+
+    with Image.open(io.BytesIO(a)) as x, Image.open(io.BytesIO(b)) as y:
+        x, y = x.convert("RGB").resize((120, 84)), y.convert("RGB").resize((120, 84))
+        return sum(ImageStat.Stat(ImageChops.difference(x, y)).mean) / 3
+
+
+def test_the_sample_illustration_draws_in_mupdf_as_in_chromium(browser):
+    """The picture must show what its description says in every engine: MuPDF painted the old
+    radial-gradient glow as a solid black disc over the spine."""
+    import pymupdf
+
+    svg = mupdf.ROOT / "content" / "images" / "back-pain.svg"
+    in_mupdf = pymupdf.open(str(svg))[0].get_pixmap(dpi=96).tobytes("png")
+    page = browser.new_page(viewport={"width": 600, "height": 420})
+    try:
+        page.goto(svg.as_uri())
+        in_chromium = page.screenshot()
+    finally:
+        page.close()
+    (mupdf.ARTIFACTS / "sample").mkdir(parents=True, exist_ok=True)
+    (mupdf.ARTIFACTS / "sample" / "illustration-mupdf.png").write_bytes(in_mupdf)
+    (mupdf.ARTIFACTS / "sample" / "illustration-chromium.png").write_bytes(in_chromium)
+    assert _dark_share(in_mupdf) < 0.01, "MuPDF draws a dark area the browser does not"
+    assert _mean_difference(in_mupdf, in_chromium) < 6
