@@ -71,25 +71,26 @@ class LaidOut:
 
     path: Path
     spine: list[str]
+    images: list[str]  # every picture in the manifest (paths in the zip)
+    zip: zipfile.ZipFile
+    doc: object  # the pymupdf.Document
+    size: tuple[float, float] = (0.0, 0.0)  # of a page, in points
     pages: list[Page] = field(default_factory=list)
-    zip: zipfile.ZipFile = None  # type: ignore[assignment]
-
-    @property
-    def size(self) -> tuple[float, float]:
-        return self._size
 
     def pages_of(self, document: str) -> list[Page]:
         return [p for p in self.pages if p.document == document]
 
 
-def _spine(z: zipfile.ZipFile) -> list[str]:
+def _package(z: zipfile.ZipFile) -> tuple[list[str], list[str]]:
+    """(the spine's documents, the manifest's pictures), as paths in the zip."""
     container = etree.fromstring(z.read("META-INF/container.xml"))
     opf_path = container.xpath("//c:rootfile/@full-path", namespaces=NS)[0]
     opf = etree.fromstring(z.read(opf_path))
-    hrefs = {i.get("id"): i.get("href") for i in opf.xpath("//opf:manifest/opf:item", namespaces=NS)}
+    items = opf.xpath("//opf:manifest/opf:item", namespaces=NS)
     base = posixpath.dirname(opf_path)
-    return [posixpath.normpath(posixpath.join(base, hrefs[r]))
-            for r in opf.xpath("//opf:spine/opf:itemref/@idref", namespaces=NS)]
+    path = {i.get("id"): posixpath.normpath(posixpath.join(base, i.get("href"))) for i in items}
+    return ([path[r] for r in opf.xpath("//opf:spine/opf:itemref/@idref", namespaces=NS)],
+            [path[i.get("id")] for i in items if i.get("media-type", "").startswith("image/")])
 
 
 def _ink(page) -> float:
@@ -105,10 +106,10 @@ def lay_out(path: Path) -> LaidOut:
     import pymupdf
 
     z = zipfile.ZipFile(path)
-    laid = LaidOut(Path(path), _spine(z), zip=z)
     doc = pymupdf.open(str(path))
-    laid._size = (doc[0].rect.width, doc[0].rect.height) if doc.page_count else (0, 0)
-    laid._doc = doc
+    laid = LaidOut(Path(path), *_package(z), zip=z, doc=doc)
+    if doc.page_count:
+        laid.size = (doc[0].rect.width, doc[0].rect.height)
     for i in range(doc.page_count):
         page = doc[i]
         chapter = doc.location_from_page_number(i)[0]
@@ -134,7 +135,7 @@ def save_pages(laid: LaidOut, name: str, count: int = 8, dpi: int = 72) -> list[
     out = []
     for i in range(min(count, len(laid.pages))):
         target = folder / f"page-{i + 1:02d}.png"
-        laid._doc[i].get_pixmap(dpi=dpi).save(str(target))
+        laid.doc[i].get_pixmap(dpi=dpi).save(str(target))
         out.append(target)
     return out
 
@@ -219,8 +220,10 @@ def order_problems(laid: LaidOut) -> list[str]:
     """Per spine document, the pages show exactly its visible text and pictures, in source order:
     each text and picture of the XHTML is found on the pages after the one before it, nothing is
     left over but list markers (so no hidden text shows), no text stands beside a picture (a
-    caption starts below its picture), and each picture is drawn at its own proportions."""
+    caption starts below its picture), and each picture is drawn at its own proportions.  Every
+    picture of the manifest is on some page."""
     problems = []
+    shown: set[str] = set()  # the pictures drawn, as paths in the zip
     for document in laid.spine:
         root = etree.fromstring(laid.zip.read(document))
         expected = _visible_stream(root)
@@ -234,7 +237,7 @@ def order_problems(laid: LaidOut) -> list[str]:
                 else:
                     stream += norm(b.text)
             problems += _beside(p, document)
-        pos, drawn = 0, 0
+        pos = 0
         for kind, value in expected:
             needle = IMAGE if kind == "image" else value
             at = stream.find(needle, pos)
@@ -254,7 +257,7 @@ def order_problems(laid: LaidOut) -> list[str]:
                 if want and abs((x1 - x0) / max(y1 - y0, 0.01) / want - 1) > 0.05:
                     problems.append(f"{document}: the picture {value.get('src')!r} is drawn at "
                                     f"{x1 - x0:.0f} × {y1 - y0:.0f} pt, not in its proportions")
-                drawn += 1
+                shown.add(posixpath.normpath(posixpath.join(posixpath.dirname(document), value.get("src", ""))))
             pos = at + len(needle)
         rest = stream[pos:]
         if not _MARKERS.match(rest):
@@ -265,6 +268,7 @@ def order_problems(laid: LaidOut) -> list[str]:
         if stream.count(IMAGE) != sum(1 for kind, _ in expected if kind == "image"):
             problems.append(f"{document}: {stream.count(IMAGE)} pictures drawn, "
                             f"{sum(1 for kind, _ in expected if kind == 'image')} in the document")
+    problems += [f"the picture {name} is in the book but on no page" for name in laid.images if name not in shown]
     return problems
 
 
