@@ -72,6 +72,7 @@ class Outcome:
     claim_requested: bool = False  # the source asked for a conformance claim
     documents: int = 0
     narrated_seconds: float | None = None  # read aloud: the length of the narration
+    kepub: Path | None = None  # with `kobo`: the Kobo edition
     stats: RenderStats = field(default_factory=RenderStats)
     traceback: str | None = None  # an internal error's traceback (a bug in book)
 
@@ -85,7 +86,8 @@ class Outcome:
         return cls(source, result.output, EXIT_OK, warnings=list(result.warnings),
                    conformance_blockers=list(result.conformance_blockers),
                    claim_requested=bool(a.certified_by or a.conforms_to), documents=result.documents,
-                   narrated_seconds=result.narration.seconds if result.narration else None, stats=result.stats)
+                   narrated_seconds=result.narration.seconds if result.narration else None, stats=result.stats,
+                   kepub=result.kepub)
 
     @classmethod
     def internal_error(cls, source: str, error: BaseException, tb: str | None = None) -> Outcome:
@@ -147,6 +149,10 @@ def build_many(sources: Sequence[str | os.PathLike] | Batch, out_dir: str | os.P
             outcome = _outcome(fut, tasks[k][0])
             outcome.source = tasks[k][0]
             outcome.output = tasks[k][1] if outcome.ok else None
+            if outcome.kepub is not None:
+                from .package.kobo import kepub_path
+
+                outcome.kepub = kepub_path(outcome.output)
             finish(k, outcome)
     else:
         _run_local(tasks, min(worker_count(options.jobs), len(tasks)), finish)

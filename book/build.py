@@ -16,6 +16,8 @@ The stages, in order, each a call below; each takes the previous stage's output:
 7. **write**     — the EPUB (book.package.writer), written whole or not at all (book.files);
                    a conformance claim is verified with EPUBCheck and Ace first
                    (book.package.conformance)
+8. **kobo**      — with ``kobo``, the Kobo edition NAME.kepub.epub from the EPUB's documents
+                   (book.package.kobo: no second render), written the same way
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class BuildResult:
     conformance_blockers: list[str] = field(default_factory=list)  # why a claim was not written
     narration: Narration | None = None  # read aloud: overlay durations, narrator, speech cache counts
     notes: list[Problem] = field(default_factory=list)  # about the build itself (a cache it could not use)
+    kepub: Path | None = None  # with `kobo`: the Kobo edition beside the EPUB (book.package.kobo)
 
     @property
     def warnings(self) -> list:
@@ -153,7 +156,14 @@ def _stages(source: Source, out: Path, options: BuildOptions, stats: RenderStats
     blockers = conformance.blockers_in(findings)
     claim = conformance.decide(source.meta, blockers)
     _write(out, source, assembly, discovery, claim, narration, blobs, options, blockers)  # 7. write
-    return BuildResult(out, source, findings, discovery, assembly.documents, stats, blockers, narration, notes)
+    kepub = None
+    if options.kobo:
+        from .package.kobo import write_kepub
+
+        options.say("writing the Kobo edition")
+        kepub = write_kepub(out)  # 8. kobo
+    return BuildResult(out, source, findings, discovery, assembly.documents, stats, blockers, narration, notes,
+                       kepub)
 
 
 def _render(source: Source, options: BuildOptions, stats: RenderStats, folder: Path | None, remote_dir: Path):

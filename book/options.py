@@ -38,6 +38,8 @@ class BuildOptions:
     """With `allow_remote_images`: download from this machine and private networks too (by
     default only public addresses: a build of an untrusted source must not reach into the
     network it runs in)."""
+    kobo: bool = False
+    """Also write the Kobo edition, NAME.kepub.epub beside the EPUB (``--kobo``)."""
     jobs: int | None = None
     """Processes (and threads) a build may use; None: one per CPU for books big enough to gain."""
     speech_command: str | None = None

@@ -17,6 +17,12 @@ def _book(tmp_path, body: str, front: str = ""):
     src.write_text(f"---\ntitle: Rules\nlang: en\n{front}---\n\n{body}\n", "utf-8")
     Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "pic.png")
     Image.new("RGB", (40, 30), (30, 30, 200)).save(tmp_path / "pic.webp", format="WEBP")
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">{defs}'
+           '<rect width="40" height="30" fill="{fill}"/></svg>')
+    (tmp_path / "gradient.svg").write_text(svg.format(
+        defs='<defs><linearGradient id="g"><stop offset="0" stop-color="red"/><stop offset="1" '
+             'stop-color="blue"/></linearGradient></defs>', fill="url(#g)"), "utf-8")
+    (tmp_path / "flat.svg").write_text(svg.format(defs="", fill="red"), "utf-8")
     return src
 
 
@@ -38,6 +44,7 @@ CASES = {
     "img-alt-placeholder": ("![Image](pic.png)", "![A red rectangle.](pic.png)"),
     "img-alt-long": (f"![{LONG_ALT}](pic.png)", "![A red rectangle.](pic.png)"),
     "img-format-webp": ("![A blue rectangle.](pic.webp)", "![A red rectangle.](pic.png)"),
+    "svg-unsupported": ("![A band from red to blue.](gradient.svg)", "![A red band.](flat.svg)"),
     "heading-empty": ("# Title\n\ntext\n\n##\n\nmore", "# Title\n\ntext\n\n## Next\n\nmore"),
     "heading-skip": ("# One\n\ntext\n\n### Three\n\ntext", "# One\n\ntext\n\n## Two\n\ntext"),
     "link-empty": ("See [](https://example.org/).", "See [the example site](https://example.org/)."),

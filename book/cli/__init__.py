@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                "  book build my-book/ --strict        # warnings fail the build too\n"
                "  book build a.md b.md articles/ -o out/  # one EPUB each, built in parallel\n"
                "  book build archive/ -o /shared/out --dask-scheduler tcp://scheduler:8786\n"
-               "  book build my-book/ --watch         # rebuild on every save\n\n" + EPILOG,
+               "  book build my-book/ --watch         # rebuild on every save\n"
+               "  book build my-book/ --kobo          # also dist/<title>.kepub.epub for Kobo e-readers\n\n" + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("source", nargs="*", default=["content"],
                    help="Markdown file or book folder (default: content); several sources, or a folder of "
@@ -82,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-w", "--watch", action="store_true",
                    help="stay running and build again each time a file of the book is saved; only what "
                         "changed is rendered again (Ctrl-C to stop)")
+    b.add_argument("--kobo", action="store_true",
+                   help="also write the Kobo edition NAME.kepub.epub beside the EPUB: the same book with "
+                        "the markup Kobo e-readers use for reading statistics, highlights and page turns")
     b.add_argument("--dask-scheduler", metavar="ADDRESS",
                    help="build a batch of sources on the Dask cluster whose scheduler is at ADDRESS "
                         "(tcp://HOST:PORT); its workers must see the sources and the -o folder "
@@ -174,6 +178,7 @@ def _options(args) -> BuildOptions:
     progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
     return BuildOptions(strict=args.strict, read_aloud=args.read_aloud, allow_remote_images=args.allow_remote_images,
                         speech_command=args.speech_command, allow_private_network=args.allow_private_network,
+                        kobo=args.kobo,
                         jobs=args.jobs, cache=False if args.no_cache else None, progress=progress)
 
 
@@ -228,7 +233,8 @@ def _summary(outcome: Outcome) -> str:
     if outcome.narrated_seconds is not None:
         total = outcome.narrated_seconds
         narrated = f", narrated: {int(total // 60)} min {total % 60:.0f} s"
-    return f"wrote {outcome.output} ({outcome.documents} documents{narrated})"
+    kobo = f" and the Kobo edition {outcome.kepub}" if outcome.kepub else ""
+    return f"wrote {outcome.output} ({outcome.documents} documents{narrated}){kobo}"
 
 
 def _rendered(outcome: Outcome) -> str:

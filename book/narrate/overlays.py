@@ -131,7 +131,7 @@ def _ends_sentence(text: str, m: re.Match) -> bool:
     return not text[m.end():m.end() + 1].islower()
 
 
-def _split_text(text: str) -> list[tuple[str, bool]]:
+def split_text(text: str) -> list[tuple[str, bool]]:
     """Text → [(piece, ends_sentence)]."""
     out, start = [], 0
     for m in _END.finditer(text):
@@ -187,7 +187,7 @@ def _wrap_block(block, next_id) -> list:
             if ended_before_note and value[:1].isspace():
                 close()
             ended_before_note = bool(_TERMINAL.search(value))
-            for piece, ends in _split_text(value):
+            for piece, ends in split_text(value):
                 if current is None:
                     lead = piece[: len(piece) - len(piece.lstrip())]
                     if lead:

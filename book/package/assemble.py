@@ -61,8 +61,9 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     items: list[PackageItem] = []
     guide, landmarks, flat = [], [], []
 
-    def doc(title, body, body_type, lang=meta.lang):
-        return xhtml(title, body, lang=lang, direction=meta.direction, css=css_rel, body_type=body_type)
+    def doc(title, body, body_type, lang=meta.lang, html_class=None):
+        return xhtml(title, body, lang=lang, direction=meta.direction, css=css_rel, body_type=body_type,
+                     html_class=html_class)
 
     # Images: one file per source image, a safe unique name each.
     used: set[str] = set()
@@ -85,18 +86,19 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
         cover_data, cover_type, name = images.for_ereaders(path.read_bytes(), info.media_type, path.name)
         ext = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/svg+xml": "svg"}[cover_type]
         cover_alt = meta.cover_alt
-        size = images.raster_size(cover_data)
     else:
         cover_data, cover_type, ext = cover_png, "image/png", "png"
         authors = ", ".join(meta.authors)
         cover_alt = (lab["cover_alt"] if authors else lab["cover_alt_noauthor"]).format(title=meta.title, authors=authors)
-        size = (coverlib.WIDTH, coverlib.HEIGHT)
     cover_file = f"images/cover.{ext}"
     items.insert(0, PackageItem(cover_file, cover_data, cover_type, properties=("cover-image",), uid=cover_id))
-    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    # No width/height attributes: the stylesheet alone fits the cover to the page (html.cover in
+    # styles/book.css).  MuPDF 1.28 laid the block-level cover with width="1600" height="2400"
+    # out at that size whatever the CSS said: the picture off the page and five blank pages.
     cover_body = (f'<section epub:type="cover" class="cover">\n<img role="doc-cover" src="../{cover_file}" '
-                  f'alt="{esc(cover_alt)}"{dims}/>\n</section>')
-    items.append(PackageItem("text/cover.xhtml", doc(lab["cover"], cover_body, "cover", meta.lang if meta.cover_alt else llang),
+                  f'alt="{esc(cover_alt)}"/>\n</section>')
+    items.append(PackageItem("text/cover.xhtml", doc(lab["cover"], cover_body, "cover", meta.lang if meta.cover_alt else llang,
+                                                     html_class="cover"),
                              "application/xhtml+xml", lab["cover"], in_spine=True, uid="cover"))
     guide.append(("cover", "text/cover.xhtml", lab["cover"]))
 

@@ -19,10 +19,13 @@ def esc(text: str) -> str:
     return html.escape(text or "", quote=True)
 
 
-def xhtml(title: str, body: str, *, lang: str, direction: str, css: str | None, body_type: str | None = None) -> bytes:
+def xhtml(title: str, body: str, *, lang: str, direction: str, css: str | None, body_type: str | None = None,
+          html_class: str | None = None) -> bytes:
     """A complete XHTML content document (EPUB 3.3 §6.1): `lang` and `xml:lang` on `<html>`, a
-    `<title>` that says which part of the book this is (WCAG 2.4.2)."""
+    `<title>` that says which part of the book this is (WCAG 2.4.2).  `html_class` lets the
+    stylesheet reach one kind of document from its root (the cover: `html.cover`)."""
     dir_attr = ' dir="rtl"' if direction == "rtl" else ""
+    dir_attr = (f' class="{esc(html_class)}"' if html_class else "") + dir_attr
     link = f'\n<link rel="stylesheet" type="text/css" href="{esc(css)}"/>' if css else ""
     btype = f' epub:type="{body_type}"' if body_type else ""
     return (

@@ -154,6 +154,8 @@ def _pass_images(tree, ctx: Context) -> None:
             path = resolve_inside(ctx.root, ctx.chapter.path, html.unescape(src), what="image",
                                   file=ctx.chapter.name, line=line)
         info = imagelib.inspect(path, ref=src, file=ctx.chapter.name, line=line)
+        if info.media_type == imagelib.SVG:
+            rules.check_svg(ctx, path.read_bytes(), src, line)
         # Relative to the book's folder; a downloaded image may sit in a cache folder elsewhere
         # (BOOK_CACHE_DIR), and is then known by its absolute path.
         rel = path.relative_to(root) if path.is_relative_to(root := ctx.root.resolve()) else path

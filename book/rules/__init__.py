@@ -40,6 +40,8 @@ CATALOGUE: dict[str, Rule] = {r.id: r for r in [
     Rule("img-alt-placeholder", WARNING, "1.1.1", "Alt text is a placeholder word such as 'image'."),
     Rule("img-alt-long", WARNING, "1.1.1", "Alt text is over 150 characters; it needs a longer description."),
     Rule("img-format-webp", WARNING, "-", "A WebP image, which many e-ink readers cannot show, is converted to PNG."),
+    Rule("svg-unsupported", WARNING, "-",
+         "An SVG image uses a gradient, pattern, filter, mask or clip path, which common e-reader engines cannot draw."),
     Rule("heading-empty", ERROR, "2.4.6", "A heading has no text."),
     # An error, not a warning: axe's `heading-order` (run by Ace) fails such a page, so a book
     # with a skip could not pass its own accessibility check.
@@ -127,6 +129,20 @@ def check_image(ctx, img, alt: str, src: str, line: int | None, missing_hint: st
     if src.lower().endswith(".webp"):
         add("img-format-webp", f"'{src}' is WebP; the book gets a PNG copy, since many e-ink readers cannot show WebP",
             "save it as PNG or JPEG to choose the format yourself")
+
+
+def check_svg(ctx, data: bytes, src: str, line: int | None) -> None:
+    """An SVG picture must look the same in e-reader engines as in browsers, or it no longer shows
+    what its description says (MuPDF paints a gradient as a solid black shape)."""
+    from ..render.images import svg_unsupported
+
+    found = svg_unsupported(data)
+    if found:
+        ctx.findings.append(finding(
+            "svg-unsupported", f"SVG '{src}' uses {', '.join(found)}, which common e-reader engines "
+            "(MuPDF, Adobe RMSDK) cannot draw: a gradient or pattern comes out solid black there, a filter, "
+            "mask or clip path is left out", ctx.file, line,
+            "draw it with flat fills (fill-opacity for a soft edge) and plain shapes, or export it as PNG"))
 
 
 def check_lang(ctx, el, *needles: str) -> bool:

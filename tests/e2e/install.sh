@@ -6,7 +6,9 @@
 #   - the epub.js reading engine (npm epubjs + jszip) into the project-local .tools/reader/
 #     (git-ignored; no third-party JavaScript is kept in the repository);
 #   - calibre (ebook-convert, ebook-meta), the second reading system.  It is large (~600 MB with
-#     its dependencies); pass --no-calibre to leave it out (its tests then skip).
+#     its dependencies); pass --no-calibre to leave it out (its tests then skip);
+#   - PyMuPDF (PyPI `pymupdf`, AGPL, a test-only dependency never imported by book): MuPDF, the
+#     third reading engine, which lays the book out into pages as e-ink-class engines do.
 #
 # Run from anywhere: `bash tests/e2e/install.sh`.  Idempotent: each step checks first and says
 # what it skips, so a second run takes a second or two.  Needs root for apt-get.
@@ -47,6 +49,15 @@ else
     "$PYTHON" -m pip install -q "$PLAYWRIGHT_SPEC"
 fi
 
+# --- PyMuPDF: the MuPDF reading engine (test_mupdf.py) --------------------------------------------
+PYMUPDF_SPEC="${PYMUPDF_SPEC:-pymupdf>=1.24}"
+if "$PYTHON" -c "import pymupdf" 2>/dev/null; then
+    say "pymupdf already installed for $PYTHON ($("$PYTHON" -m pip show pymupdf 2>/dev/null | sed -n 's/^Version: //p'))"
+else
+    say "$PYTHON -m pip install '$PYMUPDF_SPEC'"
+    "$PYTHON" -m pip install -q "$PYMUPDF_SPEC"
+fi
+
 # --- epub.js + jszip into .tools/reader/ ---------------------------------------------------------
 have() { node -p "require('./$READER_DIR/node_modules/$1/package.json').version" 2>/dev/null || true; }
 if [[ "$(have epubjs)" == "$EPUBJS_VERSION" && "$(have jszip)" == "$JSZIP_VERSION" \
@@ -76,6 +87,7 @@ say "foliate-js: $(have foliate-js) in $READER_DIR/"
 say "chromium:   $(chromium --version 2>/dev/null | head -n1)"
 say "playwright: $("$PYTHON" -m pip show playwright 2>/dev/null | sed -n 's/^Version: //p')"
 say "epub.js:    $(have epubjs) (jszip $(have jszip)) in $READER_DIR/"
+say "pymupdf:    $("$PYTHON" -c 'import pymupdf; print(pymupdf.VersionBind, "(MuPDF", pymupdf.VersionFitz + ")")' 2>/dev/null)"
 if command -v ebook-convert >/dev/null 2>&1; then
     say "calibre:    $(ebook-convert --version 2>/dev/null | head -n1)"
 else
