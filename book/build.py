@@ -33,7 +33,7 @@ from pathlib import Path
 from . import rules
 from .cache import BlobCache, cache_root, folder_for, usable
 from .errors import BuildFailed, OutputError, Problem
-from .files import atomic_file
+from .files import atomic_file, clean_stale
 from .narrate import Narration
 from .options import BuildOptions, RenderStats, resolve
 from .workers import worker_count
@@ -231,6 +231,7 @@ def _write(out: Path, source: Source, assembly: Assembly, discovery, claim: Clai
                    source_date_epoch=options.source_date_epoch, threads=worker_count(options.jobs))
 
     try:
+        clean_stale(out)  # what builds of this EPUB killed mid-write left beside it
         with atomic_file(out, durable=True) as (f, tmp):
             write(f, claim)
             if claim is not None:

@@ -10,7 +10,10 @@ new one, never half of one, and a build that fails or is killed leaves the old f
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +35,9 @@ def atomic_file(path: str | os.PathLike, *, mode: int = 0o644, durable: bool = F
     parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=parent)
     try:
+        # Held until the file is closed (or the process dies): how clean_stale tells a file
+        # being written from one a killed build left behind.
+        fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as f:
             yield f, Path(tmp)
             f.flush()
@@ -50,6 +56,38 @@ def atomic_file(path: str | os.PathLike, *, mode: int = 0o644, durable: bool = F
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def clean_stale(path: str | os.PathLike) -> int:
+    """Remove the temporary files that builds of `path` killed mid-write left beside it (named
+    `.STEM.XXXXXXXX.tmpSUFFIX` by :func:`atomic_file`).  One that a running build still writes
+    is kept: its writer holds a lock on it, which the system releases when a writer dies.
+    Returns how many were removed."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    pattern = re.compile(re.escape(f".{path.stem}.") + r"[a-z0-9_]{8}" + re.escape(f".tmp{path.suffix}") + "$")
+    removed = 0
+    try:
+        names = [n for n in os.listdir(parent) if pattern.match(n)]
+    except OSError:
+        return 0
+    for name in names:
+        candidate = parent / name
+        try:
+            fd = os.open(candidate, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while its writer lives
+            os.unlink(candidate)
+            removed += 1
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def write_atomic(path: str | os.PathLike, data: bytes, **how) -> None:

@@ -196,7 +196,7 @@ def test_a_failed_build_leaves_the_earlier_kobo_edition(tmp_path):
 def test_epubcheck_and_ace_pass_the_kobo_edition_of_the_sample(tmp_path):
     from conftest import ROOT, require
 
-    from book import checkers
+    from book.check import tools as checkers
 
     require("epubcheck")
     require("ace")

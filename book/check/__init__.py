@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from ..errors import SourceError, ToolError
 from ..rules.locate import Locator
 from ..source.metadata import is_valid_language_tag
 from . import tools as checkers
+from .epubfile import EpubFile, parse_xml
 from .statement import Field, package_metadata, statement
 
 OPF = "http://www.idpf.org/2007/opf"
@@ -75,14 +75,14 @@ class CheckReport:
 XHTML_ALT_HINT = 'add alt text that says what the picture shows, or alt="" if it is decorative'
 
 
-def _spine(z: zipfile.ZipFile) -> tuple[str, bytes, list[str]]:
+def _spine(z: EpubFile) -> tuple[str, bytes, list[str]]:
     try:
-        container = etree.fromstring(z.read("META-INF/container.xml"))
+        container = parse_xml(z.read("META-INF/container.xml"), "META-INF/container.xml", z.path)
         opf_path = container.xpath("//*[local-name()='rootfile']/@full-path")[0]
         opf = z.read(opf_path)
-        root = etree.fromstring(opf)
-    except (KeyError, IndexError, etree.XMLSyntaxError) as e:
-        raise SourceError(f"not a readable EPUB ({e})", hint="run EPUBCheck on it for details") from None
+        root = parse_xml(opf, opf_path, z.path)
+    except (KeyError, IndexError) as e:
+        raise SourceError(f"not a readable EPUB ({e})", file=str(z.path), hint="run EPUBCheck on it for details") from None
     base = posixpath.dirname(opf_path)
     items = {i.get("id"): i.get("href") for i in root.iter(f"{{{OPF}}}item")}
     spine = [posixpath.normpath(posixpath.join(base, items[r.get("idref")]))
@@ -93,14 +93,10 @@ def _spine(z: zipfile.ZipFile) -> tuple[str, bytes, list[str]]:
 def epub_rules(path: Path) -> tuple[list[rules.Finding], dict[str, list[str]]]:
     """Our accessibility rules on the documents of any EPUB, plus its package metadata."""
     findings: list[rules.Finding] = []
-    try:
-        z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise SourceError(f"not an EPUB (zip) file ({e})", file=str(path)) from None
-    with z:
+    with EpubFile(path) as z:
         opf_path, opf, spine = _spine(z)
         meta = package_metadata(opf)
-        lang = etree.fromstring(opf).findtext(".//{http://purl.org/dc/elements/1.1/}language") or ""
+        lang = parse_xml(opf, opf_path, path).findtext(".//{http://purl.org/dc/elements/1.1/}language") or ""
         if not is_valid_language_tag(lang.strip()):
             findings.append(rules.finding("lang-invalid", f"the book's language '{lang}' is not a BCP 47 tag",
                                           opf_path, None, "set dc:language, e.g. en-US"))
@@ -170,6 +166,11 @@ def check(path: str | Path, *, epubcheck: bool = True, ace: bool = True, progres
         except checkers.ToolMissing as e:
             raise ToolError(str(e)) from None  # it already says how to install the tool
         except checkers.ToolFailed as e:
+            if result.epubcheck is not None and (result.epubcheck.fatals or result.epubcheck.errors):
+                # The EPUB is broken (EPUBCheck says so) and Ace gave up on it: a finding about
+                # the book, not a broken installation — the report says so and the check fails.
+                result.skipped.append(f"{name} could not check this EPUB, which EPUBCheck found broken: {e}")
+                continue
             raise ToolError(f"{name} failed: {e}") from None
         if name == "EPUBCheck":
             result.epubcheck = report

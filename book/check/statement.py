@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .epubfile import xml_parser
+
 OPF = "http://www.idpf.org/2007/opf"
 
 
@@ -24,7 +26,7 @@ class Field:
 
 def package_metadata(opf_bytes: bytes) -> dict[str, list[str]]:
     """`property` → values of every `meta` (and `link rel`) in the package metadata."""
-    root = etree.fromstring(opf_bytes)
+    root = etree.fromstring(opf_bytes, xml_parser())
     out: dict[str, list[str]] = {}
     for el in root.iter(f"{{{OPF}}}meta", f"{{{OPF}}}link"):
         if el.get("property"):

@@ -11,8 +11,10 @@ engine's two files and the one EPUB — so nothing else on the disk can be read 
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -67,11 +69,23 @@ def version(epub: Path) -> bytes:
     return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}".encode()
 
 
+# An idle connection is closed after this many seconds: a page that opened hundreds of
+# half-open connections cannot hold a thread each forever.
+IDLE_SECONDS = 10
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     routes: dict[str, Path] = {}
     watched: Path | None = None  # the EPUB a watcher rebuilds: /version is served
+    hosts: frozenset[str] = frozenset()  # the Host values the server answers (its own address)
+    timeout = IDLE_SECONDS  # socketserver.StreamRequestHandler: a timeout on the connection's socket
 
     def do_GET(self, head=False):
+        # DNS rebinding: a web page whose domain name is made to resolve to 127.0.0.1 could
+        # otherwise read the book through the reader's browser; it sends its own name as Host.
+        if self.headers.get("Host", "") not in self.hosts:
+            self.send_error(421, "Misdirected Request")
+            return
         url_path = urlsplit(self.path).path
         path = self.routes.get(url_path)
         if url_path == "/version":
@@ -116,18 +130,42 @@ def serve(epub: Path, port: int = 0, watched: bool = False) -> http.server.Threa
     handler = type("Handler", (_Handler,), {"routes": routes(epub, find_engine()),
                                             "watched": epub if watched else None})
     try:
-        return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as e:
         raise PreviewError(f"cannot listen on 127.0.0.1:{port} ({e.strerror})",
                            hint="choose another port with --port, or leave it out to use a free one") from None
+    server.daemon_threads = True
+    bound = server.server_address[1]
+    handler.hosts = frozenset({f"127.0.0.1:{bound}", f"localhost:{bound}"})
+    return server
 
 
 def _is_epub(path: Path) -> bool:
+    """An EPUB's `mimetype` entry says so (OCF 3.3 §4.2.3); at most 64 bytes of it are read, so
+    an entry that inflates to a gigabyte costs nothing."""
     try:
-        with zipfile.ZipFile(path) as z:
-            return z.read("mimetype").strip() == b"application/epub+zip"
-    except (OSError, KeyError, zipfile.BadZipFile):
+        with zipfile.ZipFile(path) as z, z.open("mimetype") as f:
+            return f.read(64).strip() == b"application/epub+zip"
+    except (OSError, KeyError, zipfile.BadZipFile, NotImplementedError, RuntimeError):
         return False
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm():
+    """SIGTERM (a service manager, `kill`) ends the preview as Ctrl-C does, so its temporary
+    folder is removed on the way out instead of left behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = True,
@@ -140,7 +178,7 @@ def preview(target: str | os.PathLike, *, port: int = 0, open_browser: bool = Tr
     if watch and target.suffix.lower() == ".epub":
         raise PreviewError("--watch rebuilds a book from its source; an EPUB file has none", file=str(target),
                            hint="give the Markdown file or book folder: book preview my-book/ --watch")
-    with tempfile.TemporaryDirectory(prefix="book-preview-") as tmp:
+    with _stopped_by_sigterm(), tempfile.TemporaryDirectory(prefix="book-preview-") as tmp:
         if target.suffix.lower() == ".epub" and not target.exists():
             raise PreviewError("no such EPUB file", file=str(target),
                                hint="build it first (book build), or give the Markdown source")

@@ -34,7 +34,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import OutputError
-from ..files import atomic_file
+from ..files import atomic_file, clean_stale
 from ..narrate.overlays import LEAF_BLOCKS, XHTML, split_text
 
 SPAN_CLASS = "koboSpan"
@@ -69,6 +69,7 @@ def write_kepub(epub: str | Path, out: str | Path | None = None) -> Path:
     target = Path(out) if out else kepub_path(epub)
     entries = kepubify(epub.read_bytes())
     try:
+        clean_stale(target)
         with atomic_file(target, durable=True) as (f, _tmp):  # whole or not at all, like the EPUB
             _write_zip(f, entries)
     except OSError as e:

@@ -28,6 +28,7 @@ from .. import rules
 from ..errors import SourceError
 from ..rules.locate import Locator
 from ..source import Chapter, resolve_inside
+from . import bounds
 from . import images as imagelib
 from . import tree as htmltree
 from .markdown import new_markdown, render
@@ -458,10 +459,17 @@ def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int
     (with `allow_remote`, remote images are downloaded once, kept in `remote_dir`)."""
     ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level, book_title=book_title,
                   lang=lang, allow_remote=allow_remote, remote_dir=remote_dir, allow_private=allow_private)
-    fragment = render(chapter.text, _markdown())
-    tree = htmltree.parse_fragment(fragment or "<p></p>")
-    for _name, run in PASSES:
-        run(tree, ctx)
+    bounds.check(chapter)
+    try:
+        with bounds.time_limit(chapter):
+            fragment = render(chapter.text, _markdown())
+            tree = htmltree.parse_fragment(fragment or "<p></p>")
+            for _name, run in PASSES:
+                run(tree, ctx)
+    except RecursionError:
+        # bounds.check keeps nesting well below Python's recursion limit; this is the backstop.
+        raise SourceError("the chapter is nested too deeply to render", file=chapter.name,
+                          hint=f"keep lists and quotes under {bounds.MAX_NESTING} levels") from None
     return RenderedChapter(
         parts=ctx.parts, images=list(ctx.images.values()), findings=ctx.findings,
         informative_images=ctx.stats["informative"], described_images=ctx.stats["described"],
