@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import a11y, cover, images, rules, transform
+from . import a11y, cover, images, links, rules, transform
 from . import cache as cachelib
 from .errors import BuildFailed, OutputError, Problem
 from .l10n import human_date, label_lang, labels, lang_attrs
@@ -247,11 +247,19 @@ def _missing_link_targets(source: Source, chapters) -> list[rules.Finding]:
     """A `[text](#id)` whose id exists nowhere in the book would be a dead link in every reading
     system (EPUBCheck RSC-012)."""
     known = {i for ch in chapters for part in ch.parts for i in part.ids}
+    targets = links.Targets(source, chapters)
     out = []
     for ch, chapter in zip(chapters, source.chapters):
         loc = transform.Locator(chapter)
         for part in ch.parts:
             for target in sorted(part.links - known):
+                if target.startswith(links.PATH):  # a chapter file or a path on the web (book.links)
+                    raw = target[len(links.PATH):]
+                    _href, problem, hint = targets.resolve(chapter, raw)
+                    if problem:
+                        out.append(rules.finding("link-target-missing", problem, chapter.name,
+                                                 loc.line(f"]({raw}", raw), hint))
+                    continue
                 out.append(rules.finding("link-target-missing", f"the link to '#{target}' leads nowhere",
                                          chapter.name, loc.line(f"(#{target}", f"#{target}"),
                                          "link to a heading's id (shown in the table of contents) or add {#"
@@ -389,14 +397,8 @@ def _assemble(source: Source, chapters, disclaimer, cover_png: bytes | None):
     landmarks.append(("titlepage", "text/titlepage.xhtml", lab["titlepage"]))
 
     # Every part gets its file name, then links between parts can be resolved.
-    part_files: list[list[str]] = []
-    n = 0
-    for ch in chapters:
-        names = []
-        for _part in ch.parts:
-            n += 1
-            names.append(f"text/ch{n:03d}.xhtml")
-        part_files.append(names)
+    part_files = links.part_files(chapters)
+    targets = links.Targets(source, chapters)
 
     def id_files(pairs):
         """id → the file of its first occurrence in reading order."""
@@ -409,10 +411,12 @@ def _assemble(source: Source, chapters, disclaimer, cover_png: bytes | None):
     # A link goes to its own chapter file's id first, else to the first one in the book.
     book_ids = id_files((p, f) for ch, files in zip(chapters, part_files) for p, f in zip(ch.parts, files))
 
-    def resolver(ch, files, here):
+    def resolver(ch, files, here, chapter=None):
         by_id = id_files(zip(ch.parts, files))
 
         def link(ident):
+            if ident.startswith(links.PATH):  # checked by _missing_link_targets: it resolves
+                return targets.resolve(chapter, ident[len(links.PATH):])[0] or "#"
             target = by_id.get(ident) or book_ids.get(ident)
             if target is None:
                 return "#" + ident
@@ -439,10 +443,10 @@ def _assemble(source: Source, chapters, disclaimer, cover_png: bytes | None):
     guide.append(("toc", "nav.xhtml", lab["contents"]))
 
     first_text = None
-    for ch, files in zip(chapters, part_files):
+    for ch, files, chapter in zip(chapters, part_files, source.chapters):
         for part, fname in zip(ch.parts, files):
             first_text = first_text or fname
-            body = transform.resolve_placeholders(part.body, resolver(ch, files, fname), image_href)
+            body = transform.resolve_placeholders(part.body, resolver(ch, files, fname, chapter), image_href)
             lead = part.headings[0] if part.headings and body.lstrip().startswith("<h") else None
             if lead and lead.level == 1:
                 open_ = f'<section epub:type="chapter" role="doc-chapter" aria-labelledby="{esc(lead.id)}">'

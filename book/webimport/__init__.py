@@ -22,7 +22,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import OutputError, Problem, SourceError, UsageError
+from ..errors import BookError, OutputError, Problem, SourceError, UsageError
 
 MARKER = ".book-import.json"  # what an import wrote, so a later import may replace it (and only it)
 HEALTH = re.compile(r"\b(medic\w*|drugs?|doses?|dosage|prescri\w+|symptoms?|diseases?|therap\w+|clinical|"
@@ -342,14 +342,16 @@ def build_page(page, output=None, options: ImportOptions | None = None, **build_
             problems = []
             for p in result.needs_description:
                 name, line = result.page_lines.get(p, (None, None))
-                problems.append(Problem(f"[img-alt-missing] {p.message}", name, line,
-                                        f"{p.hint}; to describe it, import the page with book import PAGE -o FOLDER, "
-                                        "write the description in the Markdown, then book build FOLDER"))
+                why = (p.hint or "").split(";", 1)[0]
+                problems.append(Problem(f"error: [img-alt-missing] {p.message}: {why}", name, line,
+                                        f"import the page with book import {page} -o FOLDER, write what the picture "
+                                        "shows in FOLDER's Markdown, then book build FOLDER"))
             raise SourceError(problems=problems)
         try:
             built = build(folder, output, **build_options)
-        except SourceError as e:
-            raise SourceError(problems=[_relabel(p, folder, page) for p in e.problems]) from None
+        except BookError as e:
+            e.problems = [_relabel(p, folder, page) for p in e.problems]
+            raise
         built.import_warnings = result.warnings
         return built
 
