@@ -1,0 +1,131 @@
+"""What each saved page in this folder holds: the article as its reader sees it, and the junk
+around it.  Used by tests/test_import.py and benchmarks/import_extractors.py.
+
+headings: (level in the imported Markdown, text), in order.  paragraphs: the start of every
+paragraph (and list item) of the article, in order.  junk: text that must not be imported.
+images: file in images/ → its alt text, or None when the import must flag it for a description.
+"""
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+PAGES = {
+    "wordpress": {
+        "page": HERE / "wordpress-sample" / "the-top-5-benefits-of-using-gabapentin.html",
+        "layout": "WordPress theme (Bimber-like, as the sample's site), schema.org articleBody, run-in labels",
+        "meta": {"title": "The Top 5 Benefits of Using Gabapentin for Back Pain Relief", "lang": "en-US",
+                 "author": "sohilpiter", "date": "2024-01-17", "publisher": "Viral Blog",
+                 "subject": ["Gabapentin", "Back pain"],
+                 "source": "https://viralblog.example/the-top-5-benefits-of-using-gabapentin-for-back-pain-relief/"},
+        "headings": [(1, "Neuropathic Pain Management"), (2, "Understanding Gabapentin’s Mechanism of Action"),
+                     (1, "Muscle Spasm Reduction"), (2, "Gabapentin’s Impact on Muscular Function"),
+                     (1, "Improved Sleep Quality"), (2, "The Interplay Between Gabapentin and Sleep Patterns"),
+                     (1, "Minimized Opioid Dependence"), (2, "Gabapentin as an Opioid-Sparing Option"),
+                     (1, "Enhanced Functionality and Quality of Life"),
+                     (2, "Realizing Long-Term Benefits – Patient Perspectives")],
+        "paragraphs": ["Back pain is a prevalent", "Gabapentin is commonly prescribed", "primarily targets voltage-gated",
+                       "Chronic back pain is often", "Delving into the pharmacological", "Back pain often disrupts sleep",
+                       "Investigating the relationship", "Opioids are frequently prescribed",
+                       "Examining clinical studies", "Ultimately, the goal", "By examining patient testimonials",
+                       "In conclusion, Gabapentin emerges"],
+        "junk": ["Content Author", "Years Of Membership", "What do you think?", "Leave a Reply",
+                 "Understanding VIN Verification", "event management courses", "Animation Courses in Karachi",
+                 "Shares", "Tweet", "Upvote", "Newsletter", "Get the best viral stories", "Privacy Policy",
+                 "This website uses cookies", "Advertisement", "Submit a post", "Views", "Search for",
+                 "Don’t miss", "Posted by", "Written by", "Points"],
+        "images": {"istockphoto-1180934754-612x612-1.jpg": None},
+        "caption": "Woman suffering from backache at home.",
+    },
+    "news": {
+        "page": HERE / "news-article" / "city-council-approves-cycle-lanes.html",
+        "layout": "news site: <article>, <header>/<footer>, JSON-LD NewsArticle, srcset, cookie banner, ads",
+        "meta": {"title": "City council approves 40 km of protected cycle lanes", "lang": "en-GB",
+                 "author": ["Priya Natarajan", "Tom Okafor"], "date": "2024-03-14",
+                 "publisher": "The Riverside Courier", "subject": ["Transport", "Cycling", "Local politics"],
+                 "description": "The vote ends a two-year dispute over the routes; construction starts in the spring.",
+                 "source": "https://www.riverside-courier.example/news/2024/03/city-council-approves-cycle-lanes"},
+        "headings": [(1, "What was decided"), (1, "The arguments"), (2, "Shops on Mill Road"),
+                     (1, "What happens next")],
+        "paragraphs": ["Councillors voted 31 to 17", "The network will link", "The plan approved on Thursday",
+                       "a north–south route", "an east–west route", "20 new crossings",
+                       "The council expects the work", "Supporters pointed to the trial",
+                       "“We have spent two years", "— Councillor Helen Marsh", "Opponents said the routes",
+                       "The traders’ association", "Detailed designs go", "Construction of the north–south",
+                       "The whole network should", "The full council report"],
+        "junk": ["We use cookies", "Accept all", "Skip to content", "Subscribe from", "Share on Facebook",
+                 "Copy link", "Advertisement", "Read more", "Mill Road trial: what the counters showed",
+                 "morning briefing", "transport correspondent", "Topics:", "More from News",
+                 "Old bridge to close", "Central library", "Comments (12)", "Bikefan88", "© 2024",
+                 "Sport", "Opinion", "By Priya", "14 March 2024, 17:30"],
+        "images": {"cycle-lane-1600.jpg": "Cyclists ride along a lane separated from traffic by a low concrete kerb "
+                                          "on Mill Road."},
+        "caption": "The trial lane on Mill Road carried 2,300 cyclists a day last summer.",
+    },
+    "lazy": {
+        "page": HERE / "lazy-pictures" / "sourdough-at-home.html",
+        "layout": "blog with <main>, <picture>, srcset, data-src / data-lazy-src, noscript fallbacks, data: stubs",
+        "meta": {"title": "Sourdough at home: a beginner’s week", "lang": "en-US", "author": "Marta Lindqvist",
+                 "date": "2023-11-02", "subject": ["sourdough", "baking", "bread"],
+                 "source": "https://crumbandcrust.example/blog/sourdough-at-home"},
+        "headings": [(1, "Days one to three: the starter"), (1, "Days four to six: strength"),
+                     (2, "The float test"), (1, "Day seven: the first loaf")],
+        "paragraphs": ["Sourdough needs three things", "Mix 50 g of wholemeal flour", "Each day, throw away half",
+                       "Now feed it twice a day", "If it does not double", "Drop a spoonful of starter",
+                       "Mix 100 g of starter", "Bake at 250 °C"],
+        "junk": ["Free shipping", "Shop now", "Love baking?", "Join 20,000 bakers", "Share this", "Pin it",
+                 "You might also like", "Easy focaccia", "Comments", "enable JavaScript", "6 min read",
+                 "Privacy", "Recipes"],
+        "images": {"starter-1200.jpg": "A glass jar of sourdough starter, risen to twice its height and full of "
+                                       "bubbles.",
+                   "loaf-1600.jpg": "A round loaf with a dark, blistered crust and a deep cut across the top.",
+                   "IMG_2041.jpg": None, "crumb.png": None},
+        "caption": "An open crumb after 48 hours of cold proving.",
+    },
+    "plain": {
+        "page": HERE / "plain-tables" / "hedgehogs.html",
+        "layout": "no semantic markup: table layout, <font>/<b> headings, windows-1252, no lang",
+        "meta": {"title": "Hedgehogs in the Garden", "lang": "en", "author": "Tom Barker",
+                 "subject": ["hedgehogs", "wildlife", "garden"]},
+        "headings": [(1, "Food and water"), (1, "A way in and out"), (1, "Somewhere to sleep")],
+        "paragraphs": ["Hedgehogs have lived in British gardens", "Hedgehogs eat beetles", "Meaty cat food",
+                       "A hedgehog walks up to two kilometres", "Leave a corner of the garden wild",
+                       "Please check bonfires"],
+        "junk": ["Visitors", "Sign my Guestbook", "Best viewed", "Birds", "Foxes", "E-mail me", "Green Café",
+                 "by Tom Barker, last updated"],
+        "images": {"hedgehog.jpg": "A hedgehog on a lawn at dusk, sniffing a fallen apple."},
+        "text": ["£25"],  # windows-1252 read as such
+    },
+    "rtl": {
+        "page": HERE / "rtl-arabic" / "olive-harvest.html",
+        "layout": "right-to-left (Arabic), schema.org microdata Article, a sidebar before the text",
+        "meta": {"title": "موسم قطف الزيتون في الجليل", "lang": "ar", "author": "ليلى حداد", "date": "2023-10-21",
+                 "publisher": "مجلة الريف", "source": "https://majallat-alreef.example/ar/articles/olive-harvest"},
+        "headings": [(1, "القطف"), (1, "المعصرة"), (2, "التخزين")],
+        "paragraphs": ["يبدأ موسم قطف الزيتون", "يُفرش قماش كبير", "تُنقل الثمار إلى المعصرة", "«الزيت عماد البيت»",
+                       "يُحفظ الزيت في جرار"],
+        "junk": ["الأكثر قراءة", "خبز الطابون", "شارك", "واتساب", "التعليقات", "أضف تعليقًا", "جميع الحقوق",
+                 "من نحن", "بقلم"],
+        "images": {"olive-trees.jpg": "أشجار زيتون قديمة على تلة، وتحتها أقمشة مفروشة لجمع الثمار.",
+                   "shutterstock_1423556231-612x408-1.jpg": None},
+        "caption": "حقل زيتون قرب قرية عرابة.",
+    },
+    "footnotes": {
+        "page": HERE / "table-footnotes" / "sleep-and-caffeine.html",
+        "layout": "static-site blog (Hugo): <article>, a table with caption and header cells, footnotes, "
+                  "definition list, in-page and site-relative links",
+        "meta": {"title": "How long does caffeine keep you awake?", "lang": "en", "author": "Dr. Samuel Reyes",
+                 "date": "2024-02-08", "publisher": "Night Notes",
+                 "source": "https://nightnotes.example/posts/caffeine-and-sleep/"},
+        "headings": [(1, "The numbers"), (1, "What to do")],
+        "paragraphs": ["Most people know that coffee", "Caffeine’s *half-life*", "The half-life varies a lot",
+                       "Tea, cola and dark chocolate"],
+        "junk": ["Are naps good for you?", "Does blue light matter?", "Get new posts by email", "Tweet",
+                 "Share on HN", "RSS", "#sleep", "Posts", "Tags"],
+        "images": {"caffeine-curve.png": "A falling curve: caffeine in the blood halves every five hours after "
+                                         "a coffee at 14:00."},
+        "text": ["<caption>Caffeine left from a 200 mg coffee", '<th scope="col">Time</th>', "[^1]", "[^2]",
+                 "[^1]: Drake C. et al.", "[^2]: Nehlig A.", "[our post on melatonin](https://nightnotes.example/posts/melatonin/)",
+                 "[advice below](#what-to-do)", "# What to do {#what-to-do}", "Last coffee\n:   At least eight hours"],
+    },
+}
