@@ -34,6 +34,10 @@ _SAVED_FROM = re.compile(rb"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.I)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.+-]+)""", re.I)
 
 
+class NotFound(SourceError):
+    """The server says there is nothing at that address (HTTP 404 or 410)."""
+
+
 @dataclass
 class Page:
     """One page, decoded and parsed."""
@@ -156,6 +160,10 @@ def download(url: str, limit: int, *, file: str | None, line: int | None = None,
             data = response.read(limit + 1)
     except SourceError:
         raise
+    except urllib.error.HTTPError as e:
+        kind = NotFound if e.code in (404, 410) else SourceError
+        raise kind(f"cannot download the {what} '{url[:80]}' (HTTP {e.code} {e.reason})", file=file, line=line,
+                   hint="check the address, or save the page from a browser and import the file") from None
     except (urllib.error.URLError, OSError, ValueError, socket.timeout) as e:
         reason = getattr(e, "reason", None) or e
         raise SourceError(f"cannot download the {what} '{url[:80]}' ({reason})", file=file, line=line,

@@ -179,7 +179,10 @@ class Fetcher:
         if data is None:
             absolute = urllib.parse.urljoin(pg.url, raw) if pg.url else (raw if scheme in ("http", "https") else None)
             if absolute and self.allow_remote and urllib.parse.urlsplit(absolute).scheme in ("http", "https"):
-                data = pagelib.download(absolute, pagelib.MAX_IMAGE_BYTES, file=pg.name, line=line, what="picture")
+                try:
+                    data = pagelib.download(absolute, pagelib.MAX_IMAGE_BYTES, file=pg.name, line=line, what="picture")
+                except pagelib.NotFound:
+                    return None  # another candidate may be there
         if data is None:
             return None
         self.total += len(data)
