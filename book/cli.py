@@ -316,7 +316,6 @@ def _import(args) -> int:
         return EXIT_OK
     options = ImportOptions(allow_remote=args.allow_remote, drop_spam=args.drop_spam, disclaimer=args.disclaimer)
     result = import_pages(args.page, args.output, options)
-    order = {f"{Path(args.output)}/book.yaml": -1}
     messages = [(p, "") for p in result.needs_description] + [(p, "warning: ") for p in result.warnings]
     messages.sort(key=lambda m: (0 if (m[0].file or "").endswith("book.yaml") else 1, m[0].file or "", m[0].line or 0))
     for problem, label in messages:
@@ -324,8 +323,8 @@ def _import(args) -> int:
     if not args.quiet:
         todo = len(result.needs_description)
         files = ", ".join(["book.yaml", *result.chapters])
-        print(f"imported {len(result.chapters)} page(s) into {args.output}/: {files}, {result.pictures} picture(s)"
+        print(f"imported {len(result.chapters)} page(s) into {args.output}/: {files}, {result.pictures} picture(s); "
+              f"{len(result.dropped)} block(s) of the page(s) left out as not the article"
               + (f"; {todo} need(s) a description before book build {args.output}" if todo else
                  f"; next: book build {args.output}"))
-    del order
     return EXIT_OK

@@ -31,10 +31,11 @@ MAX_DISCLAIMER_BYTES = 64 * 1024
 
 
 def require() -> None:
-    """The import's own dependencies are the core's (lxml, beautifulsoup4, Pillow, PyYAML); the
-    `import` extra adds none today, but this is where a missing one is named."""
+    """What `book import` needs, named with the one command that installs it.  Today the core's
+    lxml, Pillow and PyYAML suffice (the `import` extra is empty: README, "Importing a web page");
+    an extraction library added later goes in the extra and in this list."""
     missing = []
-    for module in ("bs4", "lxml", "PIL", "yaml"):
+    for module in ("lxml", "PIL", "yaml"):
         try:
             __import__(module)
         except ImportError:

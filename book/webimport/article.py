@@ -29,6 +29,7 @@ class Article:
     notes: list = field(default_factory=list)
     dropped: list = field(default_factory=list)
     files: dict = field(default_factory=dict)  # images/<name> → bytes
+    options: ImportOptions = field(default_factory=ImportOptions)
 
 
 def read_article(item, options: ImportOptions) -> Article:
@@ -60,7 +61,7 @@ def read_article(item, options: ImportOptions) -> Article:
         by = extract.byline_author(container)
         if by:
             meta.authors = [by]
-    art = Article(pg, meta, container, pg.path, stem)
+    art = Article(pg, meta, container, pg.path, stem, options=options)
     art.notes.append(f"article found by {how}")
 
     def report(kind, el):
@@ -75,7 +76,6 @@ def read_article(item, options: ImportOptions) -> Article:
         art.keys.add(normalise_url(pg.url))
     if pg.path is not None:
         art.keys.add(str(pg.path.resolve()))
-    art.options = options
     return art
 
 

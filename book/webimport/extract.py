@@ -400,7 +400,9 @@ def remove_junk(container, title: str | None, report) -> None:
         if not text:
             continue
         links = sum(len(text_of(a)) for a in el.iter("a"))
-        if len(el.xpath(".//a")) >= 2 and links / len(text) > 0.6 and not el.xpath(".//img") \
+        # Words outside the links: "Home | About | Contact" has none, a sentence has several.
+        own_words = len(re.findall(r"\w+", text)) - sum(len(re.findall(r"\w+", text_of(a))) for a in el.iter("a"))
+        if len(el.xpath(".//a")) >= 2 and links / len(text) > 0.6 and own_words <= 2 and not el.xpath(".//img") \
                 and not any(a.tag in ("li",) for a in el.iterancestors()):
             report("links", el)
             drop(el)
@@ -459,8 +461,8 @@ def _only_bold(p) -> str | None:
     if (child.tail or "").strip():
         return None
     text = text_of(child)
-    if not text or len(text) > 90 or text.endswith((".", ",", ";", "!", "?")) and not text.endswith("?"):
-        return None
+    if not text or len(text) > 90 or text.endswith((".", ",", ";", "!")):
+        return None  # a sentence in bold, not a heading (a question may be one)
     return text
 
 

@@ -9,7 +9,6 @@ parsed by libxml2's HTML parser with no network access.  Nothing in it is ever e
 from __future__ import annotations
 
 import codecs
-import ipaddress
 import re
 import socket
 import urllib.error
@@ -178,10 +177,3 @@ def read_url(url: str) -> Page:
     data = download(url, MAX_PAGE_BYTES, file=url)
     return parse(data, url, url=url)
 
-
-def is_loopback(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
