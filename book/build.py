@@ -258,7 +258,7 @@ def _missing_link_targets(source: Source, chapters) -> list[rules.Finding]:
                     _href, problem, hint = targets.resolve(chapter, raw)
                     if problem:
                         out.append(rules.finding("link-target-missing", problem, chapter.name,
-                                                 loc.line(f"]({raw}", raw), hint))
+                                                 loc.next_line(f"]({raw}", raw), hint))
                     continue
                 out.append(rules.finding("link-target-missing", f"the link to '#{target}' leads nowhere",
                                          chapter.name, loc.line(f"(#{target}", f"#{target}"),

@@ -228,6 +228,14 @@ def test_missing_language_is_warned(tmp_path):
     assert book["lang"] == "en"
     assert any("does not say its language" in p.message and p.file.endswith("book.yaml") and p.line
                for p in result.warnings)
+    # A page without <html lang> that declares its language elsewhere: used, and said.
+    page = tmp_path / "fr.html"
+    page.write_text("<html><head><title>Le pain</title><meta property='og:locale' content='fr_FR'></head><body>"
+                    "<article><h1>Le pain</h1><p>" + "Le pain se fait avec de la farine, de l'eau et du sel. " * 3 +
+                    "</p></article></body></html>", "utf-8")
+    result = import_pages(page, tmp_path / "fr", ImportOptions())
+    assert yaml.safe_load((tmp_path / "fr" / "book.yaml").read_text("utf-8"))["lang"] == "fr-FR"
+    assert any("from its og:locale" in p.message for p in result.warnings)
 
 
 # ---------------------------------------------------------------------------------------------

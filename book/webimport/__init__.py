@@ -151,6 +151,9 @@ def _write_book(articles, out: Path, options: ImportOptions) -> ImportResult:
         lang = "en"
         lang_note = (f"the page does not say its language (no <html lang>); book.yaml says lang: {lang}",
                      "change it if the text is in another language (a BCP 47 tag: es, fr, ar, …)")
+    elif first.lang_from and is_valid_language_tag(lang):
+        lang_note = (f"the page has no <html lang>; book.yaml says lang: {lang}, from {first.lang_from}",
+                     "check that it is the language of the text")
     elif not is_valid_language_tag(lang):
         lang_note = (f"the page's language '{lang}' is not a BCP 47 tag; book.yaml says lang: en",
                      "put the text's language tag there (en, es, ar, …)")

@@ -57,6 +57,7 @@ class Meta:
     title: str | None = None
     lang: str | None = None
     lang_line: int | None = None
+    lang_from: str | None = None  # where the language came from when <html lang> does not say it
     authors: list[str] = field(default_factory=list)
     date: str | None = None
     description: str | None = None
@@ -184,6 +185,18 @@ def metadata(tree, url: str | None) -> Meta:
     if lang:
         meta.lang = lang.replace("_", "-")
         meta.lang_line = html.sourceline
+    else:
+        # Second-best declarations of the language: schema.org inLanguage, Content-Language,
+        # og:locale ("en_US").
+        http_equiv = [m.get("content") for m in tree.iter("meta")
+                      if (m.get("http-equiv") or "").lower() == "content-language" and m.get("content")]
+        for value, where in ((art.get("inLanguage") if isinstance(art.get("inLanguage"), str) else None,
+                              "its schema.org inLanguage"),
+                             (http_equiv[0].split(",")[0] if http_equiv else None, "its Content-Language"),
+                             ((tags.get("og:locale") or [None])[0], "its og:locale")):
+            if value and value.strip():
+                meta.lang, meta.lang_from = value.strip().replace("_", "-"), where
+                break
 
     h1s = [h for h in tree.iter("h1") if text_of(h)]
     candidates = [art.get("headline") if isinstance(art.get("headline"), str) else None]
