@@ -437,6 +437,20 @@ def test_output_folder_is_new_or_an_unedited_earlier_import(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
 
 
+def test_sizes_are_bounded(tmp_path, monkeypatch, server):
+    from book.webimport import page as pagelib
+
+    big = tmp_path / "big.html"
+    big.write_bytes(b"<html><body><p>" + b"x" * (pagelib.MAX_PAGE_BYTES + 1) + b"</p></body></html>")
+    with pytest.raises(SourceError, match="more than book imports"):
+        import_pages(big, tmp_path / "o", ImportOptions())
+    monkeypatch.setattr(pagelib, "MAX_PAGE_BYTES", 1000)
+    with pytest.raises(SourceError, match="more than book downloads"):
+        import_pages(f"{server}/news-article/city-council-approves-cycle-lanes.html", tmp_path / "p",
+                     ImportOptions(allow_remote=True))
+    assert not (tmp_path / "o").exists() and not (tmp_path / "p").exists()
+
+
 def test_urls_need_allow_remote(tmp_path, capsys):
     assert main(["import", "http://127.0.0.1:9/x", "-o", str(tmp_path / "o")]) == 2
     assert "--allow-remote" in capsys.readouterr().err

@@ -259,7 +259,8 @@ def _render(art: Article, name: str, names, by_url, ids_wanted, *, single: bool,
                                    "stops on it (img-alt-missing)", (pg.name, line))
                         md = f"{m}![]({path}{title})"
                     else:
-                        md = f"![{convert.escape(re.sub(chr(92) + 's+', ' ', alt).strip())}]({path}{title})"
+                        described = convert.escape(re.sub(r"\s+", " ", alt).strip())
+                        md = f"![{described}]({path}{title})"
         cache[img] = md
         return md
 
