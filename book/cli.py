@@ -323,8 +323,7 @@ def _import(args) -> int:
     if not args.quiet:
         todo = len(result.needs_description)
         files = ", ".join(["book.yaml", *result.chapters])
-        print(f"imported {len(result.chapters)} page(s) into {args.output}/: {files}, {result.pictures} picture(s); "
-              f"{len(result.dropped)} block(s) of the page(s) left out as not the article"
+        print(f"imported {len(result.chapters)} page(s) into {args.output}/: {files}, {result.pictures} picture(s)"
               + (f"; {todo} need(s) a description before book build {args.output}" if todo else
                  f"; next: book build {args.output}"))
     return EXIT_OK

@@ -125,6 +125,21 @@ def test_each_picture_once_described_or_flagged(tmp_path, key):
         assert text in md
 
 
+def test_blogger_text_in_a_div_with_br_paragraphs(tmp_path):
+    """Blogger's post body: text straight in a div, paragraphs separated by <br><br>, the title as
+    "Blog Name: Post"."""
+    result = import_pages(WEB / "blogger" / "first-frost.html", tmp_path / "o", ImportOptions())
+    md = (tmp_path / "o" / result.chapters[0]).read_text("utf-8")
+    assert md.split("\n\n")[:2] == ["The first frost came last night, three weeks earlier than last year.",
+                                     "I had left the dahlias in the ground, and the leaves are black this morning. "
+                                     "The tubers should be fine if I lift them this week."]
+    assert md.rstrip().endswith("Next year I will watch the forecast more closely.")
+    for junk in ("Email This", "Labels", "comments", "Same here", "Older Post", "Blog Archive", "Posted by"):
+        assert junk not in md
+    book = yaml.safe_load((tmp_path / "o" / "book.yaml").read_text("utf-8"))
+    assert (book["title"], book["author"], book["publisher"]) == ("First frost", "Ann Gardener", "My Garden Diary")
+
+
 def test_lazy_pictures_take_the_real_file_never_the_placeholder(tmp_path):
     result, out, md, _book = imported(tmp_path, "lazy")
     names = sorted(p.name for p in (out / "images").iterdir())

@@ -115,9 +115,11 @@ class Converter:
         buffer: list[str] = [self._text(el.text, False)]
 
         def flush():
-            text = _tidy("".join(buffer))
-            if text:
-                out.append(_protect_start(text))
+            # Text straight in a <div>, its paragraphs separated by <br><br> (Blogger, old CMSs).
+            for text in re.split(r"(?:  \n[ \t]*){2,}", "".join(buffer)):
+                text = _tidy(text)
+                if text:
+                    out.append(_protect_start(text))
             buffer.clear()
 
         for child in el:

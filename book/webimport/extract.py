@@ -84,7 +84,7 @@ def is_junk_box(el) -> bool:
     words = _words(el)
     if not words:
         return False
-    if el.get("itemprop") == "articleBody":
+    if "articleBody" in (el.get("itemprop") or "").split():
         return False
     if words & KEEP_WORDS and not words & {"related", "share", "comments", "comment", "newsletter", "author",
                                            "ad", "ads", "sidebar", "meta", "tags", "nav", "footer", "header"}:
@@ -157,6 +157,8 @@ def _clean_title(title: str, site: str | None) -> str:
     """"Headline – Site Name" → "Headline": the site's name is cut when the page names it, else
     the last part after a separator when it is short and the first is not."""
     title = re.sub(r"\s+", " ", title).strip()
+    if site and title.lower().startswith(site.strip().lower() + ":"):  # Blogger: "Blog Name: Post"
+        return title[len(site.strip()) + 1:].strip() or title
     if site:
         for sep in _SITE_SEPARATORS.finditer(title):
             if title[sep.end():].strip().lower() == site.strip().lower():
@@ -294,7 +296,8 @@ def _text_size(el) -> int:
 
 def find_container(tree):
     """The element holding the article's text, and how it was found."""
-    body = [e for e in tree.xpath("//*[@itemprop='articleBody']") if _text_size(e) > 0]
+    body = [e for e in tree.xpath("//*[contains(concat(' ', normalize-space(@itemprop), ' '), ' articleBody ')]")
+            if _text_size(e) > 0 or len(text_of(e)) > 200]
     if body:
         return max(body, key=_text_size), "schema.org articleBody"
     articles = [a for a in tree.iter("article") if not any(x.tag == "article" for x in a.iterancestors())]
