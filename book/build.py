@@ -429,7 +429,14 @@ def _assemble(source: Source, chapters, disclaimer, cover_png: bytes | None):
     # Disclaimer: its own page before the first section, a `notice` (DPUB-ARIA doc-notice).
     if disclaimer:
         body = "\n".join(p.body for p in disclaimer.parts)
-        body = transform.resolve_placeholders(body, lambda i: "#" + i, image_href)
+        at_yaml = Chapter(source.root / "book.yaml", source.meta_file, "", 1)  # links relative to book.yaml
+
+        def disclaimer_link(ident):
+            if ident.startswith(links.PATH):
+                return targets.resolve(at_yaml, ident[len(links.PATH):])[0] or "#"
+            return "#" + ident
+
+        body = transform.resolve_placeholders(body, disclaimer_link, image_href)
         html_ = (f'<section epub:type="notice" role="doc-notice" class="disclaimer" aria-labelledby="disclaimer-title">\n'
                  f'<h1 id="disclaimer-title"{lang_attrs(meta.lang)}>{esc(lab["disclaimer"])}</h1>\n{body}\n</section>')
         items.append(PackageItem("text/disclaimer.xhtml", doc(lab["disclaimer"], html_, "frontmatter"),

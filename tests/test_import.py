@@ -501,6 +501,22 @@ def test_import_from_a_url(tmp_path, server):
         import_pages(url, tmp_path / "q", ImportOptions(allow_remote=False))
 
 
+def test_without_what_it_needs_book_import_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_lxml(name, *args, **kwargs):
+        if name == "lxml":
+            raise ImportError("No module named 'lxml'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_lxml)
+    assert main(["import", str(PAGES["news"]["page"]), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'book[import]'" in err[0]
+
+
 def test_alt_text_that_is_not_a_description():
     for alt in ("istockphoto 1180934754 612x612 1", "shutterstock 1423556231 612x408 1", "IMG_2041", "DSC01234",
                 "photo.jpg", "image", "Picture", "", None, "  ", "1180934754 612x612"):
