@@ -225,7 +225,15 @@ def test_prose_doses_are_not_spam(tmp_path):
     result = import_pages(page, tmp_path / "out", ImportOptions(drop_spam=True))
     md = (tmp_path / "out" / result.chapters[0]).read_text("utf-8")
     assert "300 mg a day" in md and "1800 mg" in md
-    assert not [p for p in result.warnings if "spam" in p.message and "removed" in p.message]
+    assert not [p for p in result.warnings if "spam" in p.message]
+    # A "buy online" phrase is reported, never removed: an editor decides.
+    page.write_text(page.read_text("utf-8").replace("</article>", "<p>You can buy Gabapentin online without a "
+                                                    "prescription from many shops today.</p></article>"), "utf-8")
+    result = import_pages(page, tmp_path / "out2", ImportOptions(drop_spam=True))
+    md = (tmp_path / "out2" / result.chapters[0]).read_text("utf-8")
+    spam = [p for p in result.warnings if "spam" in p.message]
+    assert len(spam) == 1 and "buy Gabapentin online" in spam[0].message and "buy Gabapentin online" in md
+    assert "buy Gabapentin online" in md.split("\n")[spam[0].line - 1]
 
 
 def test_health_article_without_disclaimer_is_warned_and_disclaimer_goes_in(tmp_path):
@@ -428,7 +436,12 @@ def test_missing_picture_and_escaping_paths(tmp_path, capsys):
     page.write_text(page.read_text("utf-8").replace("p_files/gone.jpg", "../secret.png"), "utf-8")
     assert main(["import", str(page), "-o", str(tmp_path / "out")]) == 1
     assert "is outside the page's folder" in capsys.readouterr().err
-    page.write_text(page.read_text("utf-8").replace("../secret.png", "/etc/passwd"), "utf-8")
+    (page.parent / "p_files").mkdir()
+    (page.parent / "p_files" / "link.png").symlink_to(tmp_path / "secret.png")  # a link out of the folder
+    page.write_text(page.read_text("utf-8").replace("../secret.png", "p_files/link.png"), "utf-8")
+    assert main(["import", str(page), "-o", str(tmp_path / "out")]) == 1
+    assert "is outside the page's folder" in capsys.readouterr().err
+    page.write_text(page.read_text("utf-8").replace("p_files/link.png", "/etc/passwd"), "utf-8")
     assert main(["import", str(page), "-o", str(tmp_path / "out")]) == 1
     assert "is not in the saved page's folder" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -486,6 +499,28 @@ def server():
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+class _RedirectHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        self.send_response(302)
+        self.send_header("Location", "file:///etc/passwd")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_redirect_out_of_http_is_refused(tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RedirectHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(SourceError, match="cannot download"):
+            import_pages(f"http://127.0.0.1:{httpd.server_address[1]}/x", tmp_path / "o", ImportOptions(allow_remote=True))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert not (tmp_path / "o").exists()
 
 
 def test_import_from_a_url(tmp_path, server):

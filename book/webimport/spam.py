@@ -58,9 +58,9 @@ def scan(container, *, drop: bool) -> list[Spam]:
 
     def glued(m):
         word, digits, unit = m.group(1), m.group(2), m.group(3)
-        if re.fullmatch(r"(19|20)\d\d", digits) and not unit:
-            return m.group(0)  # a year ("Summer2024"): not a dose
-        sure = word.lower() in alone and (int(digits) >= 100 or bool(unit))
+        if not unit and (int(digits) < 100 or re.fullmatch(r"(19|20)\d\d", digits)):
+            return m.group(0)  # "Covid19", "Summer2024": a name or a year, not a dose
+        sure = word.lower() in alone
         s = Spam(m.group(0), "glued", sure, mark())
         found.append(s)
         if drop and sure:
