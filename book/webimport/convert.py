@@ -19,13 +19,16 @@ from .extract import HEADINGS, text_of
 BLOCK = frozenset("p div section article main header footer aside h1 h2 h3 h4 h5 h6 ul ol li dl dt dd "
                   "blockquote pre table figure figcaption hr center address details summary body html form "
                   "fieldset nav hgroup picture noscript".split())
-_ESCAPE = re.compile(r"([\\`*_{}\[\]<>])")
+# Python-Markdown's backslash escapes (markdown.Markdown.ESCAPED_CHARS); `<` has none, so it is an
+# entity, as is `&` where it would start one ("&copy;" written as text stays text).
+_ESCAPE = re.compile(r"([\\`*_{}\[\]>])")
+_ENTITY_START = re.compile(r"&(?=#?\w+;)")
 _LINE_START = re.compile(r"^(\s*)([#>+-]|\d+[.)](?=\s|$))")
 _WS = re.compile(r"[ \t\n\r\f\v]+")  # not U+00A0: a no-break space is meant
 
 
 def escape(text: str) -> str:
-    return _ESCAPE.sub(r"\\\1", text)
+    return _ENTITY_START.sub("&amp;", _ESCAPE.sub(r"\\\1", text)).replace("<", "&lt;")
 
 
 @dataclass
@@ -295,10 +298,9 @@ def _has_block(el) -> bool:
 
 
 def _tidy(text: str) -> str:
-    """Spaces at line ends and starts out, except the two that make a line break."""
-    lines = [ln.strip(" ") for ln in text.split("  \n")]
-    lines = [ln for ln in lines]
-    joined = "  \n".join(ln for ln in lines if ln or True).strip()
+    """Spaces at line ends and starts out, except the two that make a line break; no break at the
+    start or end of a paragraph."""
+    joined = "  \n".join(ln.strip(" ") for ln in text.split("  \n")).strip()
     joined = re.sub(r"(  \n)+$", "", joined)
     return re.sub(r"^(  \n)+", "", joined).strip()
 
