@@ -9,6 +9,7 @@ EPUB clean in EPUBCheck and DAISY Ace.
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import re
 import shutil
@@ -138,6 +139,18 @@ def test_blogger_text_in_a_div_with_br_paragraphs(tmp_path):
         assert junk not in md
     book = yaml.safe_load((tmp_path / "o" / "book.yaml").read_text("utf-8"))
     assert (book["title"], book["author"], book["publisher"]) == ("First frost", "Ann Gardener", "My Garden Diary")
+
+
+def test_text_that_looks_like_markup_stays_text(tmp_path):
+    texts = ["# Not a heading: 4 < 5 > 3, AT&T &amp;copy; *stars* _under_ [brackets](x) `ticks` {#id} \\ back",
+             "1. not a list, - nor this, + nor that; | a | pipe |", "> not a quote <b>bold?</b> &lt;tag&gt;"]
+    page = tmp_path / "p.html"
+    page.write_text("<html lang='en'><head><title>Marks</title></head><body><article><h1>Marks</h1>"
+                    + "".join(f"<p>{html.escape(t)}</p>" for t in texts) + "<p>" + "Filler text. " * 10 + "</p>"
+                    "</article></body></html>", "utf-8")
+    import_pages(page, tmp_path / "o", ImportOptions())
+    paragraphs = body_paragraphs(build(tmp_path / "o", tmp_path / "o.epub").output)
+    assert paragraphs[:3] == texts
 
 
 def test_lazy_pictures_take_the_real_file_never_the_placeholder(tmp_path):

@@ -308,5 +308,9 @@ def _tidy(text: str) -> str:
 def _protect_start(text: str) -> str:
     """A paragraph starting with '#', '>', '-', '+', '=' or '1.' would become a heading, quote or
     list: escape that first character."""
-    return "\n".join(_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), ln, count=1)
-                     for ln in text.split("\n"))
+    def guard(m):
+        mark = m.group(2)
+        # "1." → "1\." (the escape goes before the dot); "#", ">", "+", "-" → "\#" …
+        return m.group(1) + (mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark)
+
+    return "\n".join(_LINE_START.sub(guard, ln, count=1) for ln in text.split("\n"))
