@@ -113,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="the book folder to write (new, or an earlier import nobody edited)")
     i.add_argument("--allow-remote", action="store_true",
                    help="allow PAGE to be an http(s) address, and download pictures the saved page lacks")
+    i.add_argument("--allow-private-network", action="store_true",
+                   help="with --allow-remote, also download from this machine or its private networks "
+                        "(default: public addresses only)")
     i.add_argument("--drop-spam", action="store_true",
                    help="remove the spam book is sure of (dose strings glued to words, shop links); "
                         "all of it is reported either way")
@@ -314,7 +317,8 @@ def _import(args) -> int:
                 print(f"book: {w.labelled('warning: ')}", file=sys.stderr)
             print(line)
         return EXIT_OK
-    options = ImportOptions(allow_remote=args.allow_remote, drop_spam=args.drop_spam, disclaimer=args.disclaimer)
+    options = ImportOptions(allow_remote=args.allow_remote, allow_private_network=args.allow_private_network,
+                            drop_spam=args.drop_spam, disclaimer=args.disclaimer)
     result = import_pages(args.page, args.output, options)
     messages = [(p, "") for p in result.needs_description] + [(p, "warning: ") for p in result.warnings]
     messages.sort(key=lambda m: (0 if (m[0].file or "").endswith("book.yaml") else 1, m[0].file or "", m[0].line or 0))

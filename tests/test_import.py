@@ -488,7 +488,7 @@ def test_sizes_are_bounded(tmp_path, monkeypatch, server):
     monkeypatch.setattr(pagelib, "MAX_PAGE_BYTES", 1000)
     with pytest.raises(SourceError, match="more than book downloads"):
         import_pages(f"{server}/news-article/city-council-approves-cycle-lanes.html", tmp_path / "p",
-                     ImportOptions(allow_remote=True))
+                     ImportOptions(allow_remote=True, allow_private_network=True))
     assert not (tmp_path / "o").exists() and not (tmp_path / "p").exists()
 
 
@@ -525,11 +525,12 @@ class _RedirectHandler(http.server.BaseHTTPRequestHandler):
 
 
 def test_a_redirect_out_of_http_is_refused(tmp_path):
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RedirectHandler)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RedirectHandler)  # never any other address
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         with pytest.raises(SourceError, match="cannot download"):
-            import_pages(f"http://127.0.0.1:{httpd.server_address[1]}/x", tmp_path / "o", ImportOptions(allow_remote=True))
+            import_pages(f"http://127.0.0.1:{httpd.server_address[1]}/x", tmp_path / "o",
+                         ImportOptions(allow_remote=True, allow_private_network=True))
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -538,15 +539,20 @@ def test_a_redirect_out_of_http_is_refused(tmp_path):
 
 def test_import_from_a_url(tmp_path, server):
     url = f"{server}/lazy-pictures/sourdough-at-home.html"
-    result = import_pages(url, tmp_path / "o", ImportOptions(allow_remote=True))
+    result = import_pages(url, tmp_path / "o", ImportOptions(allow_remote=True, allow_private_network=True))
     book = yaml.safe_load((tmp_path / "o" / "book.yaml").read_text("utf-8"))
     assert book["source"] == url  # the address it was downloaded from
     assert sorted(p.name for p in (tmp_path / "o" / "images").iterdir()) == sorted(PAGES["lazy"]["images"])
     assert len(result.needs_description) == 2
     with pytest.raises(SourceError, match="cannot download"):
-        import_pages(f"{server}/nothing-here.html", tmp_path / "p", ImportOptions(allow_remote=True))
+        import_pages(f"{server}/nothing-here.html", tmp_path / "p",
+                     ImportOptions(allow_remote=True, allow_private_network=True))
     with pytest.raises(UsageError):
         import_pages(url, tmp_path / "q", ImportOptions(allow_remote=False))
+    # 127.0.0.1 is this machine: refused unless the user says the page is trusted (SSRF).
+    with pytest.raises(SourceError, match="an address on this machine or a private network"):
+        import_pages(url, tmp_path / "r", ImportOptions(allow_remote=True))
+    assert not (tmp_path / "r").exists()
 
 
 def test_without_what_it_needs_book_import_says_how_to_install_it(tmp_path, capsys, monkeypatch):

@@ -48,6 +48,7 @@ def require() -> None:
 @dataclass
 class ImportOptions:
     allow_remote: bool = False  # PAGE may be an http(s) URL; pictures not saved may be downloaded
+    allow_private_network: bool = False  # downloads from this machine or its networks too (trusted pages)
     drop_spam: bool = False  # remove the spam we are sure of (it is always reported)
     disclaimer: str | os.PathLike | None = None  # a Markdown file put in book.yaml as `disclaimer`
 

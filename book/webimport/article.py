@@ -39,7 +39,7 @@ def read_article(item, options: ImportOptions) -> Article:
         pg = pagelib.read_file(item, display(item))
         stem = item.stem
     else:
-        pg = pagelib.read_url(item)
+        pg = pagelib.read_url(item, allow_private=options.allow_private_network)
         stem = urllib.parse.urlsplit(item).path.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0] or "article"
     meta = extract.metadata(pg.tree, pg.url)
     if pg.url is None and meta.url:
@@ -264,7 +264,7 @@ def _render(art: Article, name: str, names, by_url, ids_wanted, *, single: bool,
         cache[img] = md
         return md
 
-    fetcher = pictures.Fetcher(art.options.allow_remote)
+    fetcher = pictures.Fetcher(art.options.allow_remote, art.options.allow_private_network)
 
     conv = convert.Converter(image=image, link=link, levels=levels, ids=ids_wanted[name])
     work = copy.deepcopy(container)  # footnotes and links edit the tree: each pass starts afresh

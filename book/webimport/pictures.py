@@ -160,8 +160,9 @@ class Fetcher:
     --allow-remote over http(s).  Counts what it takes, so a hostile page cannot make it read
     thousands of files or gigabytes."""
 
-    def __init__(self, allow_remote: bool):
+    def __init__(self, allow_remote: bool, allow_private: bool = False):
         self.allow_remote = allow_remote
+        self.allow_private = allow_private
         self.count = 0
         self.total = 0
 
@@ -180,7 +181,8 @@ class Fetcher:
             absolute = urllib.parse.urljoin(pg.url, raw) if pg.url else (raw if scheme in ("http", "https") else None)
             if absolute and self.allow_remote and urllib.parse.urlsplit(absolute).scheme in ("http", "https"):
                 try:
-                    data = pagelib.download(absolute, pagelib.MAX_IMAGE_BYTES, file=pg.name, line=line, what="picture")
+                    data = pagelib.download(absolute, pagelib.MAX_IMAGE_BYTES, file=pg.name, line=line, what="picture",
+                                            allow_private=self.allow_private)
                 except pagelib.NotFound:
                     return None  # another candidate may be there
         if data is None:
