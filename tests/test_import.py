@@ -485,6 +485,9 @@ def test_sizes_are_bounded(tmp_path, monkeypatch, server):
     big.write_bytes(b"<html><body><p>" + b"x" * (pagelib.MAX_PAGE_BYTES + 1) + b"</p></body></html>")
     with pytest.raises(SourceError, match="more than book imports"):
         import_pages(big, tmp_path / "o", ImportOptions())
+    monkeypatch.setattr(pagelib, "MAX_IMAGES", 2)
+    with pytest.raises(SourceError, match="more than 2 pictures"):
+        import_pages(PAGES["lazy"]["page"], tmp_path / "o", ImportOptions())
     monkeypatch.setattr(pagelib, "MAX_PAGE_BYTES", 1000)
     with pytest.raises(SourceError, match="more than book downloads"):
         import_pages(f"{server}/news-article/city-council-approves-cycle-lanes.html", tmp_path / "p",

@@ -241,6 +241,10 @@ def _render(art: Article, name: str, names, by_url, ids_wanted, *, single: bool,
             if pic is not None and not (pic.width and pic.height and (
                     (pic.width < pictures.MIN_SIDE and pic.height < pictures.MIN_SIDE) or min(pic.width, pic.height) <= 2)):
                 digest = hashlib.sha256(pic.data).hexdigest()
+                if digest not in seen and len(files) >= pagelib.MAX_IMAGES:
+                    raise SourceError(f"the article has more than {pagelib.MAX_IMAGES} pictures, more than book "
+                                      "imports from one page", file=pg.name, line=line,
+                                      hint="import a page that is one article")
                 if digest not in seen:
                     fname = pictures.file_name(pic.origin, pic.media_type, used, pic.data)
                     seen[digest] = fname
