@@ -111,7 +111,8 @@ def test_metadata(tmp_path, key):
 def test_each_picture_once_described_or_flagged(tmp_path, key):
     spec = PAGES[key]
     result, out, md, _book = imported(tmp_path, key)
-    assert sorted(p.name for p in (out / "images").iterdir()) == sorted(spec["images"])
+    kept = sorted(p.name for p in (out / "images").iterdir()) if (out / "images").exists() else []
+    assert kept == sorted(spec["images"])
     flagged = {re.search(r"'images/([^']+)'", p.message).group(1) for p in result.needs_description}
     assert flagged == {f for f, alt in spec["images"].items() if alt is None}
     for name, alt in spec["images"].items():

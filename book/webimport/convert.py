@@ -87,6 +87,8 @@ class Converter:
         if tag == "br":
             return "  \n"
         if tag == "img":
+            if re.search(r"\b(emoji|wp-smiley)\b", el.get("class") or "") and el.get("alt"):
+                return escape(el.get("alt"))  # WordPress draws emoji as pictures; the character is the text
             md = self.image(el)
             return md or ""
         if tag == "picture":
@@ -216,6 +218,10 @@ class Converter:
     def figure(self, el) -> list[str]:
         caption_el = next(iter(el.iter("figcaption")), None)
         caption = text_of(caption_el) if caption_el is not None else ""
+        tables = list(el.iter("table"))
+        if len(tables) == 1 and not any(True for _ in el.iter("img")):
+            # WordPress's table block: <figure><table/><figcaption/></figure> — the caption is the table's.
+            return [self.table(tables[0], caption=caption)]
         imgs = [i for i in el.iter("img") if not any(a.tag == "noscript" for a in i.iterancestors())]
         if len(imgs) == 1:
             md = self.image(imgs[0], caption=caption)
@@ -230,9 +236,13 @@ class Converter:
             out.append(_protect_start(escape(caption)))
         return [b for b in out if b]
 
-    def table(self, el) -> str:
+    def table(self, el, caption: str = "") -> str:
         rows = [r for r in el.iter("tr")]
         caption_el = next(iter(el.iter("caption")), None)
+        if caption and caption_el is None:
+            caption_el = el.makeelement("caption", {})
+            caption_el.text = caption
+            el.insert(0, caption_el)
         cells = [[c for c in r if c.tag in ("td", "th")] for r in rows]
         spans = any(c.get("colspan", "1") != "1" or c.get("rowspan", "1") != "1" for r in cells for c in r)
         widths = {len(r) for r in cells}

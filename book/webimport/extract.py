@@ -33,7 +33,7 @@ ALWAYS_JUNK = ("script", "style", "template", "iframe", "frame", "frameset", "ob
 # words of the class/id, split on - and _ and camelCase: "g1-socials-top-bar" → g1 socials top bar).
 JUNK_WORDS = frozenset("""
 share sharing shares sharedaddy socials social sharer mashsb addtoany a2a jp sd
-reaction reactions voting vote votes rating ratings snax upvote downvote emoji likes
+reaction reactions voting vote votes rating ratings snax upvote downvote likes
 author avatar byline bio badges badge profile gravatar
 comment comments respond reply disqus utterances giscus discussion
 related more recommended recommendations relatedposts also popular trending readmore read
@@ -45,9 +45,14 @@ header footer masthead topbar banner toolbar skip
 tags tag categories category cat meta stats views
 print modal popup overlay toast
 """.split())
-# Words that keep an element even when another word of its class is junk ("entry-content").
+# Words that keep an element even when another word of its class is junk ("entry-content")…
 KEEP_WORDS = frozenset("content body text article story post entry main prose footnotes footnote notes "
                        "endnotes caption figcaption".split())
+# …unless that other word is one of the junk words that are never part of an article's text
+# ("like-post-wrapper": Jetpack's likes box; "post-tags", "entry-meta").
+WEAK_JUNK = frozenset("more read also popular trending recommended print stats views bio profile banner skip "
+                      "masthead secondary category categories cat tag block badge badges rating ratings vote "
+                      "votes toolbar".split())
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _SITE_SEPARATORS = re.compile(r"\s+[|–—·•:»-]\s+")
 
@@ -78,7 +83,7 @@ def _words(el) -> set[str]:
 
 def is_junk_box(el) -> bool:
     """True for a box around the article (share, author, comments, related, ads, …)."""
-    if el.tag in ("figcaption", "caption", "blockquote", "table", "tr", "td", "th", "li", "p",
+    if el.tag in ("img", "figcaption", "caption", "blockquote", "table", "tr", "td", "th", "li", "p",
                   "h1", "h2", "h3", "h4", "h5", "h6", "sup", "a", "strong", "em", "b", "i"):
         return False
     words = _words(el)
@@ -86,10 +91,10 @@ def is_junk_box(el) -> bool:
         return False
     if "articleBody" in (el.get("itemprop") or "").split():
         return False
-    if words & KEEP_WORDS and not words & {"related", "share", "comments", "comment", "newsletter", "author",
-                                           "ad", "ads", "sidebar", "meta", "tags", "nav", "footer", "header"}:
+    junk = words & JUNK_WORDS
+    if words & KEEP_WORDS and not junk - WEAK_JUNK:
         return False
-    return bool(words & JUNK_WORDS)
+    return bool(junk)
 
 
 # ---------------------------------------------------------------------------------------------
