@@ -123,6 +123,32 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("-w", "--watch", action="store_true",
                    help="build the source again on every save; the open page reloads the book where it was")
     _debug_option(v)
+
+    i = sub.add_parser(
+        "import", help="turn a saved web page (or a folder of them) into a book folder",
+        description="Import PAGE — a web page saved from a browser with its pictures beside it, a folder of "
+                    "such pages (one chapter each, in name order), or an http(s) address with --allow-remote — "
+                    "into FOLDER: book.yaml, one Markdown file per article, images/. The article is found in the "
+                    "page; navigation, share and comment boxes, author cards, ads and forms are left out. "
+                    "Pictures whose alt text is not a description are listed: describe them, then book build FOLDER.",
+        epilog="examples:\n  book import saved/article.html -o my-book\n"
+               "  book import saved-pages/ -o my-book --drop-spam --disclaimer disclaimer.md\n"
+               "  book import https://example.org/post --allow-remote -o my-book\n\n" + EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    i.add_argument("page", metavar="PAGE", help="a saved page (.html), a folder of them, or an http(s) address")
+    i.add_argument("-o", "--output", metavar="FOLDER", required=True,
+                   help="the book folder to write (new, or an earlier import nobody edited)")
+    i.add_argument("--allow-remote", action="store_true",
+                   help="allow PAGE to be an http(s) address, and download pictures the saved page lacks")
+    i.add_argument("--allow-private-network", action="store_true",
+                   help="with --allow-remote, also download from this machine or its private networks "
+                        "(default: public addresses only)")
+    i.add_argument("--drop-spam", action="store_true",
+                   help="remove the spam book is sure of (dose strings glued to words, shop links); "
+                        "all of it is reported either way")
+    i.add_argument("--disclaimer", metavar="FILE", help="a Markdown file put in book.yaml as the disclaimer")
+    i.add_argument("-q", "--quiet", action="store_true", help="print nothing but problems")
+    _debug_option(i)
     return p
 
 
@@ -135,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
-    command = {"build": _build, "check": _check, "preview": _preview}[args.command]
+    command = {"build": _build, "check": _check, "preview": _preview, "import": _import}[args.command]
     try:
         return command(args)
     except BookError as e:
@@ -183,6 +209,8 @@ def _options(args) -> BuildOptions:
 
 
 def _build(args) -> int:
+    if len(args.source) == 1 and Path(args.source[0]).suffix.lower() in (".html", ".htm") and not args.watch:
+        return _import(args)  # book build PAGE.html: imported in a temporary folder, then built
     batch = expand_sources(args.source or ["content"])
     if args.watch and batch.is_batch:
         if batch.article_folders:
@@ -367,3 +395,35 @@ def _preview(args) -> int:
 
     return preview(args.source, port=args.port, open_browser=not args.no_open, watch=args.watch,
                    run_build=run_build)
+
+
+def _import(args) -> int:
+    """`book import PAGE -o FOLDER`, and `book build PAGE.html` (import in a temporary folder, then
+    build).  The work is book.webimport's; this prints its report."""
+    from ..webimport import ImportOptions, build_page, import_pages, require
+
+    require()
+    if args.command == "build":
+        result, import_warnings = build_page(args.source[0], args.output, ImportOptions(), _options(args))
+        outcome = Outcome.of(args.source[0], result)
+        _print_warnings(outcome, args.quiet)
+        if not args.quiet:
+            for w in import_warnings:
+                print(f"book: {w.labelled('warning: ')}", file=sys.stderr)
+            print(_summary(outcome))
+        return EXIT_OK
+    options = ImportOptions(allow_remote=args.allow_remote, allow_private_network=args.allow_private_network,
+                            drop_spam=args.drop_spam, disclaimer=args.disclaimer)
+    result = import_pages(args.page, args.output, options)
+    messages = [(p, "") for p in result.needs_description] + [(p, "warning: ") for p in result.warnings]
+    messages.sort(key=lambda m: (0 if (m[0].file or "").endswith("book.yaml") else 1, m[0].file or "", m[0].line or 0))
+    for problem, label in messages:
+        print(f"book: {problem.labelled(label)}", file=sys.stderr)
+    if not args.quiet:
+        todo = len(result.needs_description)
+        files = ", ".join(["book.yaml", *result.chapters])
+        print(printable(f"imported {len(result.chapters)} page(s) into {args.output}/: {files}, "
+                        f"{result.pictures} picture(s)")
+              + (f"; {todo} need(s) a description before book build {args.output}" if todo else
+                 f"; next: book build {args.output}"))
+    return EXIT_OK

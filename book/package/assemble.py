@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .. import links
 from ..render import images, passes
-from ..source import Source, resolve_inside
+from ..source import Chapter, Source, resolve_inside
 from . import cover as coverlib
 from .documents import NavEntry, esc, nav_document, ncx_document, nest, xhtml
 from .l10n import human_date, label_lang, labels, lang_attrs
@@ -122,14 +123,8 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     landmarks.append(("titlepage", "text/titlepage.xhtml", lab["titlepage"]))
 
     # Every part gets its file name, then links between parts can be resolved.
-    part_files: list[list[str]] = []
-    n = 0
-    for ch in chapters:
-        names = []
-        for _part in ch.parts:
-            n += 1
-            names.append(f"text/ch{n:03d}.xhtml")
-        part_files.append(names)
+    part_files = links.part_files(chapters)
+    targets = links.Targets(source, chapters)
 
     def id_files(pairs):
         """id → the file of its first occurrence in reading order."""
@@ -142,10 +137,12 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     # A link goes to its own chapter file's id first, else to the first one in the book.
     book_ids = id_files((p, f) for ch, files in zip(chapters, part_files) for p, f in zip(ch.parts, files))
 
-    def resolver(ch, files, here):
+    def resolver(ch, files, here, chapter=None):
         by_id = id_files(zip(ch.parts, files))
 
         def link(ident):
+            if ident.startswith(links.PATH):  # checked by the link-targets rule: it resolves
+                return targets.resolve(chapter, ident[len(links.PATH):])[0] or "#"
             target = by_id.get(ident) or book_ids.get(ident)
             if target is None:
                 return "#" + ident
@@ -158,7 +155,14 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     # Disclaimer: its own page before the first section, a `notice` (DPUB-ARIA doc-notice).
     if disclaimer:
         body = "\n".join(p.body for p in disclaimer.parts)
-        body = passes.resolve_placeholders(body, lambda i: "#" + i, image_href)
+        at_yaml = Chapter(source.root / "book.yaml", source.meta_file, "", 1)  # links relative to book.yaml
+
+        def disclaimer_link(ident):
+            if ident.startswith(links.PATH):
+                return targets.resolve(at_yaml, ident[len(links.PATH):])[0] or "#"
+            return "#" + ident
+
+        body = passes.resolve_placeholders(body, disclaimer_link, image_href)
         html_ = (f'<section epub:type="notice" role="doc-notice" class="disclaimer" aria-labelledby="disclaimer-title">\n'
                  f'<h1 id="disclaimer-title"{lang_attrs(meta.lang)}>{esc(lab["disclaimer"])}</h1>\n{body}\n</section>')
         items.append(PackageItem("text/disclaimer.xhtml", doc(lab["disclaimer"], html_, "frontmatter"),
@@ -172,10 +176,10 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     guide.append(("toc", "nav.xhtml", lab["contents"]))
 
     first_text = None
-    for ch, files in zip(chapters, part_files):
+    for ch, files, chapter in zip(chapters, part_files, source.chapters):
         for part, fname in zip(ch.parts, files):
             first_text = first_text or fname
-            body = passes.resolve_placeholders(part.body, resolver(ch, files, fname), image_href)
+            body = passes.resolve_placeholders(part.body, resolver(ch, files, fname, chapter), image_href)
             lead = part.headings[0] if part.headings and body.lstrip().startswith("<h") else None
             if lead and lead.level == 1:
                 open_ = f'<section epub:type="chapter" role="doc-chapter" aria-labelledby="{esc(lead.id)}">'

@@ -153,6 +153,9 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, ncx: bytes,
         book.add_metadata("DC", "subject", subject)
     if meta.date:
         book.add_metadata("DC", "date", meta.date)
+    if meta.source:
+        # EPUB 3.3 §5.5.3.2: dc:source names the resource the publication is derived from.
+        book.add_metadata("DC", "source", meta.source)
 
     # Discovery metadata, EPUB Accessibility 1.1 §2 (schema.org properties in `meta` elements).
     for mode in discovery.access_modes:

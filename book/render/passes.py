@@ -24,7 +24,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from .. import rules
+from .. import links, rules
 from ..errors import SourceError
 from ..rules.locate import Locator
 from ..source import Chapter, resolve_inside
@@ -71,7 +71,7 @@ class Part:
     body: str
     headings: list[Heading] = field(default_factory=list)
     ids: set[str] = field(default_factory=set)
-    links: set[str] = field(default_factory=set)  # ids this part links to ("#id" in the source)
+    links: set[str] = field(default_factory=set)  # ids this part links to ("#id"), or MARK + a local path
     continued: bool = False  # the rest of a section too long for one document
     size: int = 0
 
@@ -396,9 +396,11 @@ def _split(tree, ctx: Context) -> list[Part]:
                     ctx.stats["auto_ids"] = ctx.stats.get("auto_ids", 0) + 1
                     node.set("id", f"c{ctx.index}-h{ctx.stats['auto_ids']}")
             for a in el.iter("a"):
-                href = a.get("href", "")
-                if href.startswith("#") and len(href) > 1:
-                    a.set("href", LINK + href[1:])
+                # `#id` and local paths (`other.md#id`, `/about`) are resolved by book.links
+                # once every chapter is known.
+                target = links.placeholder(a.get("href", ""))
+                if target is not None:
+                    a.set("href", LINK + target)
             text = _serialise([el], ctx)
             if part is None or (chunk and part.size + len(text) > MAX_DOCUMENT_BYTES):
                 if part is not None:

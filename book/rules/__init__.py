@@ -222,12 +222,22 @@ def heading_order_in_book(source, chapters) -> list[Finding]:
 def link_targets_in_book(source, chapters) -> list[Finding]:
     """A `[text](#id)` whose id exists nowhere in the book would be a dead link in every reading
     system (EPUBCheck RSC-012)."""
+    from .. import links
+
     known = {i for ch in chapters for part in ch.parts for i in part.ids}
+    targets = links.Targets(source, chapters)
     out = []
     for ch, chapter in zip(chapters, source.chapters):
         loc = Locator(chapter.text, chapter.first_line)
         for part in ch.parts:
             for target in sorted(part.links - known):
+                if target.startswith(links.PATH):  # a chapter file or a path on the web (book.links)
+                    raw = target[len(links.PATH):]
+                    _href, problem, hint = targets.resolve(chapter, raw)
+                    if problem:
+                        out.append(finding("link-target-missing", problem, chapter.name,
+                                           loc.next_line(f"]({raw}", raw), hint))
+                    continue
                 out.append(finding("link-target-missing", f"the link to '#{target}' leads nowhere",
                                    chapter.name, loc.line(f"(#{target}", f"#{target}"),
                                    "link to a heading's id (shown in the table of contents) or add {#"

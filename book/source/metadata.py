@@ -43,6 +43,7 @@ _RTL_SCRIPTS = {"arab", "hebr", "nkoo", "rohg", "syrc", "thaa", "adlm", "mand", 
 KNOWN_KEYS = (
     "title", "lang", "author", "subtitle", "publisher", "rights", "description", "subject",
     "date", "identifier", "cover-image", "cover-alt", "disclaimer", "accessibility",
+    "source",  # where the text comes from: dc:source, and the base of site-relative links
     # extensions of the contract
     "split-level", "toc-depth", "chapters", "read-aloud",
 )
@@ -138,6 +139,7 @@ class Metadata:
     toc_depth: int = 2
     chapters: tuple[str, ...] = ()
     read_aloud: dict | None = None  # {"command": ..., "narrator": ..., "model": ...} for --read-aloud
+    source: str | None = None  # the page the text comes from (book import writes its URL): dc:source
 
     @property
     def direction(self) -> str:
@@ -299,7 +301,7 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
         date=date, identifier=identifier, cover_image=cover_image, cover_alt=cover_alt,
         disclaimer=xml_safe(disclaimer).strip() or None if disclaimer else None,
         accessibility=a11y, split_level=split_level, toc_depth=toc_depth, chapters=chapters,
-        read_aloud=read_aloud,
+        read_aloud=read_aloud, source=_plain(c, raw, "source"),
     )
     if c.problems:
         raise SourceError(problems=c.problems)
