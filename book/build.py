@@ -164,6 +164,8 @@ def _content(chapters, disclaimer, findings, narration) -> a11y.Content:
         headings_well_nested=not any(f.rule == "heading-skip" for f in findings),
         heading_count=sum(len(p.headings) for c in chapters for p in c.parts),
         media_overlays=narration is not None,
+        long_descriptions=sum(len(c.descriptions) for c in rendered),
+        page_breaks=sum(len(c.pages) for c in rendered),
     )
 
 

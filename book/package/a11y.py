@@ -29,6 +29,8 @@ class Content:
     headings_well_nested: bool = True
     heading_count: int = 0
     media_overlays: bool = False
+    long_descriptions: int = 0  # images with an extended description (book.render.longdesc)
+    page_breaks: int = 0  # print page-break markers, each in the page list (book.render.pagebreaks)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,14 @@ def discover(meta: Metadata, content: Content) -> Discovery:
         features.append("structuralNavigation")
     if visual and all_described:
         features.append("alternativeText")
+    if content.long_descriptions:
+        # An image described at length in a document of its own, linked from the image
+        # (DAISY KB "Extended descriptions"; schema.org `longDescription`).
+        features.append("longDescription")
+    if content.page_breaks:
+        # Page-break markers in the text and a page-list nav to each (EPUB Accessibility 1.1
+        # §4: `pageBreakMarkers` and `pageNavigation`, only when both are really there).
+        features += ["pageBreakMarkers", "pageNavigation"]
     if content.media_overlays:
         features.append("synchronizedAudioText")
     for f in a.features:
