@@ -55,6 +55,7 @@ class BuildResult:
     stats: RenderStats
     conformance_blockers: list[str] = field(default_factory=list)  # why a claim was not written
     narration: Narration | None = None  # read aloud: overlay durations, narrator, speech cache counts
+    onix: Path | None = None  # the ONIX record written beside the EPUB (options.onix)
 
     @property
     def warnings(self) -> list:
@@ -111,8 +112,9 @@ def _build(source_path, output, options: BuildOptions) -> BuildResult:
     discovery = a11y.discover(source.meta, content)  # 6. discover
     blockers = conformance.blockers_in(findings)
     claim = conformance.decide(source.meta, blockers)
-    _write(out, source, assembly, discovery, claim, narration, blobs, options, blockers)  # 7. write
-    return BuildResult(out, source, findings, discovery, assembly.documents, stats, blockers, narration)
+    claim = _write(out, source, assembly, discovery, claim, narration, blobs, options, blockers)  # 7. write
+    record = _write_onix(out, source, discovery, claim, options) if options.onix else None
+    return BuildResult(out, source, findings, discovery, assembly.documents, stats, blockers, narration, record)
 
 
 def _render(source: Source, options: BuildOptions, stats: RenderStats):
@@ -170,17 +172,21 @@ def _content(chapters, disclaimer, findings, narration) -> a11y.Content:
 
 
 def _write(out: Path, source: Source, assembly: Assembly, discovery, claim: Claim | None,
-           narration: Narration | None, blobs, options: BuildOptions, blockers: list[str]) -> None:
+           narration: Narration | None, blobs, options: BuildOptions, blockers: list[str]) -> Claim | None:
     """The EPUB at `out`, whole or not at all: a temporary file beside it, renamed into place
     only when complete (book.files), so a failed build never leaves a broken EPUB or destroys
     the previous one.  A conformance claim stays only if EPUBCheck and Ace pass on the very
     file that makes it (EPUB Accessibility 1.1 §3.1: the claim must be true); otherwise the file
-    is written again without it and the reasons are added to `blockers`."""
+    is written again without it and the reasons are added to `blockers`.  Returns the claim
+    the EPUB makes.  With ``options.onix == "embed"`` the ONIX record of exactly that EPUB (its
+    claim included or not) goes inside it."""
     def write(f, with_claim):
+        record = _onix_bytes(source, discovery, with_claim, options) if options.onix == "embed" else None
         write_epub(f, source.meta, assembly.items, ncx=assembly.ncx, discovery=discovery, claim=with_claim,
                    cover_id=assembly.cover_id, guide=assembly.guide,
                    overlays=narration.overlays if narration else None, deflate_cache=blobs,
-                   source_date_epoch=options.source_date_epoch, threads=worker_count(options.jobs))
+                   source_date_epoch=options.source_date_epoch, threads=worker_count(options.jobs),
+                   record=record)
 
     try:
         with atomic_file(out, durable=True) as (f, tmp):
@@ -193,9 +199,34 @@ def _write(out: Path, source: Source, assembly: Assembly, discovery, claim: Clai
                     f.seek(0)
                     f.truncate()
                     write(f, None)
+                    claim = None
     except OSError as e:
         raise OutputError(f"cannot write '{out}' ({e.strerror})", file=str(out),
                           hint="choose another -o path or fix the folder's permissions") from None
+    return claim
+
+
+def _onix_bytes(source: Source, discovery, claim: Claim | None, options: BuildOptions) -> bytes:
+    from .package import onix
+    from .package.writer import modified_time
+
+    return onix.onix_record(source.meta, discovery, claim, sent=modified_time(source.meta, options.source_date_epoch))
+
+
+def _write_onix(out: Path, source: Source, discovery, claim: Claim | None, options: BuildOptions) -> Path:
+    """The ONIX record beside the EPUB (``NAME.onix.xml``), from the discovery metadata and the
+    claim the EPUB was written with: the same facts, never a second list (book.package.onix)."""
+    from .package import onix
+
+    path = onix.record_path(out)
+    data = _onix_bytes(source, discovery, claim, options)
+    try:
+        with atomic_file(path, durable=True) as (f, _tmp):
+            f.write(data)
+    except OSError as e:
+        raise OutputError(f"cannot write '{path}' ({e.strerror})", file=str(path),
+                          hint="choose another -o path or fix the folder's permissions") from None
+    return path
 
 
 def _check_output(out: Path) -> None:

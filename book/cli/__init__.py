@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--allow-remote-images", action="store_true",
                    help="download images given by http(s) address into the book (default: refuse them; "
                         "EPUB keeps every image inside the file)")
+    b.add_argument("--onix", nargs="?", const="file", choices=("file", "embed"),
+                   help="also write the book's ONIX 3.1 record (accessibility codes from the same facts as the "
+                        "EPUB's metadata) as NAME.onix.xml beside it; --onix=embed also puts it inside the EPUB")
     b.add_argument("-w", "--watch", action="store_true",
                    help="stay running and build again each time a file of the book is saved; only what "
                         "changed is rendered again (Ctrl-C to stop)")
@@ -165,7 +168,7 @@ def _options(args) -> BuildOptions:
     """The build settings the command line gives."""
     progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
     return BuildOptions(strict=args.strict, read_aloud=args.read_aloud, allow_remote_images=args.allow_remote_images,
-                        jobs=args.jobs, cache=False if args.no_cache else None, progress=progress)
+                        jobs=args.jobs, cache=False if args.no_cache else None, progress=progress, onix=args.onix)
 
 
 def _build(args) -> int:
@@ -198,6 +201,10 @@ def _build(args) -> int:
     outcome = run()
     if not args.quiet:
         print(_summary(outcome))
+        if args.onix:
+            from ..package.onix import record_path
+
+            print(f"wrote {record_path(outcome.output)} (ONIX 3.1)")
     return EXIT_OK
 
 
