@@ -58,9 +58,30 @@ def page_id(label: str) -> str:
     return f"page{label}"
 
 
+def _marker_lines(ctx) -> dict[str, list[int]]:
+    """Label → the source lines of its markers, in order: one pass over the chapter, so a book
+    with thousands of page numbers is not searched once per marker."""
+    found: dict[str, list[int]] = {}
+    marker = re.compile(PATTERN + "|" + DATA + r'="(' + LABEL + ')"')
+    for i, text in enumerate(ctx.locator.lines):
+        if "{page=" in text or DATA in text:
+            for m in marker.finditer(text):
+                found.setdefault(m.group(1) or m.group(2), []).append(ctx.locator.first_line + i)
+    for lines in found.values():
+        lines.reverse()  # popped from the end, in order
+    return found
+
+
 def pass_pages(tree, ctx) -> None:
     """Every ``span[data-book-page]`` becomes a page break; ``ctx.pages`` gets (id, label,
     line) in reading order, for the page list and the `page-order` rule."""
+    lines = None
+    for span in tree.iter("span"):
+        if span.get(DATA) is not None:
+            lines = _marker_lines(ctx)
+            break
+    if lines is None:
+        return
     for span in list(tree.iter("span")):
         label = span.get(DATA)
         if label is None:
@@ -77,7 +98,8 @@ def pass_pages(tree, ctx) -> None:
         span.set("role", "doc-pagebreak")
         # Ace `pagebreak-label`: a page break needs an accessible name, its number.
         span.set("aria-label", label)
-        line = ctx.locator.next_line("{page=" + label + "}", f'{DATA}="{label}"')
+        found = lines.get(label)
+        line = found.pop() if found else None
         ctx.pages.append((page_id(label), label, line))
         parent = span.getparent()
         # A marker on a line of its own makes a paragraph with nothing to read: the page break

@@ -156,6 +156,7 @@ def _text(el) -> str:
 def check_tree(ctx, tree) -> None:
     """Rules on one chapter's rendered tree."""
     seen: dict[str, int] = {}
+    where_ids: dict[str, list[int]] | None = None
     for el in tree.iter():
         if not isinstance(el.tag, str):
             continue
@@ -165,8 +166,10 @@ def check_tree(ctx, tree) -> None:
             if seen[ident] > 1:
                 # The line of this very occurrence (the second, third, …): written {#id} in
                 # Markdown, id="…" in raw HTML or in an EPUB's XHTML.
-                line = _nth_line(ctx.locator, seen[ident], f"#{ident}", f'id="{ident}"', f"id='{ident}'",
-                                 f"id={ident}")
+                if where_ids is None:
+                    where_ids = _id_lines(ctx.locator)
+                lines = where_ids.get(ident, [])
+                line = lines[min(seen[ident], len(lines)) - 1] if lines else None
                 ctx.findings.append(finding("id-duplicate", f"id '{ident}' is used twice in this chapter",
                                             ctx.file, line, "give each element its own id, or drop one {#id}"))
         if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
@@ -202,20 +205,20 @@ def check_tree(ctx, tree) -> None:
                     break
 
 
-def _nth_line(locator, n: int, *needles: str) -> int | None:
-    """The line holding the n-th occurrence (1-based) of any of `needles`, or the last one found."""
-    found = None
-    count = 0
+# Where an id is written: `{#id}` (or `{: #id .class}`) in Markdown, id="id" in (X)HTML.
+_ID_WRITTEN = re.compile(r"""\{[^}\n]*?#([^\s}]+)[^}\n]*\}|\bid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
+
+
+def _id_lines(locator) -> dict[str, list[int]]:
+    """id → the lines it is written on, in order; one pass over the text (a chapter with
+    thousands of duplicate ids is not searched once per id)."""
+    out: dict[str, list[int]] = {}
     for i, text in enumerate(locator.lines):
-        for needle in needles:
-            k = text.count(needle)
-            if k:
-                count += k
-                found = locator.first_line + i
-                if count >= n:
-                    return found
-                break
-    return found
+        if "#" in text or "id" in text:
+            for m in _ID_WRITTEN.finditer(text):
+                ident = next(g for g in m.groups() if g is not None)
+                out.setdefault(ident, []).append(locator.first_line + i)
+    return out
 
 
 def check_heading_order(headings) -> list[Finding]:
