@@ -63,6 +63,7 @@ def test_extended_description_pattern(tmp_path):
     assert doc_name not in {t for _, t in e.toc_links()} | {t.split("#")[0] for _, t in e.toc_links()}
     assert doc_name not in {t.split("#")[0] for _, t in e.ncx_links()}
     assert "longDescription" in e.meta("schema:accessibilityFeature")
+    assert "Complex images also have an extended description" in e.meta("schema:accessibilitySummary")[0]
     fields = _statement(e)
     assert "Has extended descriptions" in fields["Ways of reading"]
     assert "Information-rich images are described by extended descriptions" in fields["Rich content"]
@@ -115,6 +116,7 @@ def test_page_list(tmp_path):
     assert {"pageBreakMarkers", "pageNavigation"} <= set(e.meta("schema:accessibilityFeature"))
     assert e.meta("pageBreakSource") == ["urn:isbn:9780306406157"]
     assert e.dc("source") == ["urn:isbn:9780306406157"]
+    assert "Page numbers are marked in the text" in e.meta("schema:accessibilitySummary")[0]
     fields = _statement(e)
     assert "Go to page" in fields["Navigation"] and "Page numbers identical to print" in fields["Navigation"]
 
