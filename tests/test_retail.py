@@ -150,3 +150,20 @@ def test_page_source_values(tmp_path, value, ok):
 def test_roman_then_arabic_is_in_order(tmp_path):
     r = _build(tmp_path, "i{page=i} ii{page=ii} iv{page=iv} one{page=1} two{page=2}", "page-source: none\n")
     assert not [f for f in r.findings if f.rule == "page-order"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_read_aloud_marks_page_numbers_skippable(tmp_path, monkeypatch):
+    """With --read-aloud, each page number is read where its page begins, in a SMIL `par`
+    marked epub:type="pagebreak" so a reading system can skip it."""
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "cache"))
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: Pages\nlang: en\npage-source: none\n---\n\n# One\n\nA sentence.{page=5} Another.\n\n"
+                   "{page=6}\n\n## Two\n\nMore.\n", "utf-8")
+    e = Epub(build(src, tmp_path / "a.epub", read_aloud=True).output)
+    smil = e.xml("EPUB/smil/ch001.smil")
+    ns = {"s": "http://www.w3.org/ns/SMIL", "epub": "http://www.idpf.org/2007/ops"}
+    marked = smil.xpath("//s:par[@epub:type='pagebreak']/s:text/@src", namespaces=ns)
+    assert [m.split("#")[1] for m in marked] == ["page5", "page6"]
+    others = smil.xpath("//s:par[not(@epub:type)]/s:text/@src", namespaces=ns)
+    assert all("#page" not in o for o in others)
