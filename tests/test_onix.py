@@ -207,6 +207,24 @@ def test_read_aloud_gives_20(tmp_path, monkeypatch):
     assert "20" not in _codes(plain)
 
 
+@pytest.mark.parametrize("identifier, kind, value", [
+    ("urn:isbn:9780306406157", "15", "9780306406157"), ("doi:10.1000/182", "06", "10.1000/182"),
+    ("urn:uuid:0b6c4a52-9a1e-4c61-8d3e-5d2f6f0a7c11", "22", "urn:uuid:0b6c4a52-9a1e-4c61-8d3e-5d2f6f0a7c11"),
+    ("press-2024-017", "01", "press-2024-017")])
+def test_identifiers(tmp_path, identifier, kind, value):
+    root = _valid(_book(tmp_path, "Text.", f"identifier: {identifier}\n").onix)
+    pid = root.xpath("//o:Product/o:ProductIdentifier", namespaces=ONIX)[0]
+    assert (pid.xpath("string(o:ProductIDType)", namespaces=ONIX), pid.xpath("string(o:IDValue)", namespaces=ONIX)) == (
+        kind, value)
+
+
+def test_hostile_text_stays_text(tmp_path):
+    result = _book(tmp_path, "Text.", 'title: "<Title> & \\"quotes\\" </ONIXMessage>"\npublisher: "A & B <Press>"\n',
+                   name="h")
+    root = _valid(result.onix)
+    assert root.xpath("string(//o:TitleText)", namespaces=ONIX) == '<Title> & "quotes" </ONIXMessage>'
+
+
 def test_same_source_same_record(tmp_path):
     first = _book(tmp_path, "Text.").onix.read_bytes()
     assert _book(tmp_path, "Text.").onix.read_bytes() == first

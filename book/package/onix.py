@@ -189,7 +189,8 @@ def _language(tag: str) -> str:
 
 
 def _product_id(identifier: str) -> tuple[str, str]:
-    """(list 5 ProductIDType, IDValue): 15 ISBN-13 (digits only), 06 DOI, else 22 URN."""
+    """(list 5 ProductIDType, IDValue): 15 ISBN-13 (digits only), 06 DOI, 22 URN (``urn:uuid:…``
+    and any other URN), else 01 proprietary (a publisher's own identifier)."""
     compact = identifier.replace("-", "").replace(" ", "")
     m = re.fullmatch(r"(?:urn:isbn:)?(97[89]\d{10})", compact, re.IGNORECASE)
     if m:
@@ -197,7 +198,9 @@ def _product_id(identifier: str) -> tuple[str, str]:
     m = re.fullmatch(r"(?:urn:doi:|doi:|https?://doi\.org/)(10\..+)", identifier, re.IGNORECASE)
     if m:
         return "06", m.group(1)
-    return "22", identifier
+    if identifier.lower().startswith("urn:"):
+        return "22", identifier
+    return "01", identifier
 
 
 def _isbn13(urn: str) -> str | None:
@@ -228,6 +231,8 @@ def onix_record(meta: Metadata, discovery: Discovery, claim: Claim | None, *, se
     id_type, id_value = _product_id(meta.identifier)
     pid = el(product, "ProductIdentifier")
     el(pid, "ProductIDType", id_type)
+    if id_type == "01":
+        el(pid, "IDTypeName", "Publisher identifier")  # required with a proprietary scheme
     el(pid, "IDValue", id_value)
 
     detail = el(product, "DescriptiveDetail")
