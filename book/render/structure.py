@@ -24,17 +24,16 @@ CODE_LABELS = {
 }
 
 
-def code_label(lang: str, n: int) -> tuple[str, str | None]:
-    """The name of the n-th code block, and its language when it is not the book's."""
+def code_label(lang: str, n: int) -> str:
+    """The name of the n-th code block, in the book's language (English for languages without
+    a label here)."""
     primary = lang.split("-")[0].lower()
-    if primary in CODE_LABELS:
-        return CODE_LABELS[primary].format(n=n), None
-    return CODE_LABELS["en"].format(n=n), "en"
+    return CODE_LABELS.get(primary, CODE_LABELS["en"]).format(n=n)
 
 
 def name_code_blocks(tree, lang: str) -> None:
     for n, pre in enumerate(tree.iter("pre"), 1):
-        label, _other = code_label(lang, n)
+        label = code_label(lang, n)
         pre.set("tabindex", "0")
         pre.set("role", "region")
         pre.set("aria-label", label)
