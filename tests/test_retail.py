@@ -119,6 +119,7 @@ def test_page_list(tmp_path):
     assert "Page numbers are marked in the text" in e.meta("schema:accessibilitySummary")[0]
     fields = _statement(e)
     assert "Go to page" in fields["Navigation"] and "Page numbers identical to print" in fields["Navigation"]
+    assert fields["Additional accessibility information"] == ("Page breaks included",)
 
 
 def test_page_numbers_of_no_print_edition(tmp_path):

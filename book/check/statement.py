@@ -120,6 +120,8 @@ def statement(meta: dict[str, list[str]]) -> list[Field]:
     if meta.get("a11y:exemption"):
         fields.append(Field("Legal considerations", ("Claims an accessibility exemption in some jurisdictions",)))
     extra = []
+    if features & {"pageBreakMarkers", "printPageNumbers"}:
+        extra.append("Page breaks included")
     if "ARIA" in features:
         extra.append("ARIA roles included")
     if "ttsMarkup" in features:
