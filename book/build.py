@@ -61,6 +61,7 @@ class BuildResult:
     narration: Narration | None = None  # read aloud: overlay durations, narrator, speech cache counts
     notes: list[Problem] = field(default_factory=list)  # about the build itself (a cache it could not use)
     kepub: Path | None = None  # with `kobo`: the Kobo edition beside the EPUB (book.package.kobo)
+    onix: Path | None = None  # the ONIX record written beside the EPUB (options.onix)
 
     @property
     def warnings(self) -> list:
@@ -155,7 +156,8 @@ def _stages(source: Source, out: Path, options: BuildOptions, stats: RenderStats
     discovery = a11y.discover(source.meta, content)  # 6. discover
     blockers = conformance.blockers_in(findings)
     claim = conformance.decide(source.meta, blockers)
-    _write(out, source, assembly, discovery, claim, narration, blobs, options, blockers)  # 7. write
+    claim = _write(out, source, assembly, discovery, claim, narration, blobs, options, blockers)  # 7. write
+    record = _write_onix(out, source, discovery, claim, options) if options.onix else None
     kepub = None
     if options.kobo:
         from .package.kobo import write_kepub
@@ -163,7 +165,7 @@ def _stages(source: Source, out: Path, options: BuildOptions, stats: RenderStats
         options.say("writing the Kobo edition")
         kepub = write_kepub(out)  # 8. kobo
     return BuildResult(out, source, findings, discovery, assembly.documents, stats, blockers, narration, notes,
-                       kepub)
+                       kepub, record)
 
 
 def _render(source: Source, options: BuildOptions, stats: RenderStats, folder: Path | None, remote_dir: Path):
@@ -214,21 +216,27 @@ def _content(chapters, disclaimer, findings, narration) -> a11y.Content:
         headings_well_nested=not any(f.rule == "heading-skip" for f in findings),
         heading_count=sum(len(p.headings) for c in chapters for p in c.parts),
         media_overlays=narration is not None,
+        long_descriptions=sum(len(c.descriptions) for c in rendered),
+        page_breaks=sum(len(c.pages) for c in rendered),
     )
 
 
 def _write(out: Path, source: Source, assembly: Assembly, discovery, claim: Claim | None,
-           narration: Narration | None, blobs, options: BuildOptions, blockers: list[str]) -> None:
+           narration: Narration | None, blobs, options: BuildOptions, blockers: list[str]) -> Claim | None:
     """The EPUB at `out`, whole or not at all: a temporary file beside it, renamed into place
     only when complete (book.files), so a failed build never leaves a broken EPUB or destroys
     the previous one.  A conformance claim stays only if EPUBCheck and Ace pass on the very
     file that makes it (EPUB Accessibility 1.1 §3.1: the claim must be true); otherwise the file
-    is written again without it and the reasons are added to `blockers`."""
+    is written again without it and the reasons are added to `blockers`.  Returns the claim
+    the EPUB makes.  With ``options.onix == "embed"`` the ONIX record of exactly that EPUB (its
+    claim included or not) goes inside it."""
     def write(f, with_claim):
+        record = _onix_bytes(source, discovery, with_claim, options) if options.onix == "embed" else None
         write_epub(f, source.meta, assembly.items, ncx=assembly.ncx, discovery=discovery, claim=with_claim,
                    cover_id=assembly.cover_id, guide=assembly.guide,
                    overlays=narration.overlays if narration else None, deflate_cache=blobs,
-                   source_date_epoch=options.source_date_epoch, threads=worker_count(options.jobs))
+                   source_date_epoch=options.source_date_epoch, threads=worker_count(options.jobs),
+                   record=record)
 
     try:
         clean_stale(out)  # what builds of this EPUB killed mid-write left beside it
@@ -242,9 +250,34 @@ def _write(out: Path, source: Source, assembly: Assembly, discovery, claim: Clai
                     f.seek(0)
                     f.truncate()
                     write(f, None)
+                    claim = None
     except OSError as e:
         raise OutputError(f"cannot write '{out}' ({e.strerror})", file=str(out),
                           hint="choose another -o path or fix the folder's permissions") from None
+    return claim
+
+
+def _onix_bytes(source: Source, discovery, claim: Claim | None, options: BuildOptions) -> bytes:
+    from .package import onix
+    from .package.writer import modified_time
+
+    return onix.onix_record(source.meta, discovery, claim, sent=modified_time(source.meta, options.source_date_epoch))
+
+
+def _write_onix(out: Path, source: Source, discovery, claim: Claim | None, options: BuildOptions) -> Path:
+    """The ONIX record beside the EPUB (``NAME.onix.xml``), from the discovery metadata and the
+    claim the EPUB was written with: the same facts, never a second list (book.package.onix)."""
+    from .package import onix
+
+    path = onix.record_path(out)
+    data = _onix_bytes(source, discovery, claim, options)
+    try:
+        with atomic_file(path, durable=True) as (f, _tmp):
+            f.write(data)
+    except OSError as e:
+        raise OutputError(f"cannot write '{path}' ({e.strerror})", file=str(path),
+                          hint="choose another -o path or fix the folder's permissions") from None
+    return path
 
 
 def _check_output(out: Path) -> None:

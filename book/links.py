@@ -33,6 +33,8 @@ def placeholder(href: str) -> str | None:
     local path; None for what stays as written (http:, mailto:, …, or an empty href)."""
     if href.startswith("#"):
         return href[1:] if len(href) > 1 else None
+    if href.startswith("\ue000"):  # a placeholder book made itself (book.render.passes.DIRECT)
+        return None
     if not href or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", href):
         return None
     return PATH + href

@@ -53,6 +53,10 @@ class BuildOptions:
     only when `cache_dir` (or ``BOOK_CACHE_DIR``) names a place; speech is cached either way."""
     cache_dir: str | os.PathLike | None = None
     """The cache folder; None: ``BOOK_CACHE_DIR``, else ``.cache/book`` beside the source."""
+    onix: str | None = None
+    """Also write the book's ONIX 3.1 record (book.package.onix): ``"file"``, ``NAME.onix.xml``
+    beside the EPUB (``--onix``); ``"embed"``, that file and a copy inside the EPUB as a linked
+    record (``--onix=embed``); None, no record."""
     source_date_epoch: int | None = None
     """Seconds since 1970 stamped as ``dcterms:modified``; None: ``SOURCE_DATE_EPOCH``, else
     the book's `date`, else 2000-01-01 — never the clock, so the same source gives the same bytes."""
@@ -65,6 +69,8 @@ class BuildOptions:
     def __post_init__(self) -> None:
         if self.jobs is not None and (not isinstance(self.jobs, int) or self.jobs < 1):
             raise ValueError(f"jobs must be a whole number of 1 or more, not {self.jobs!r}")
+        if self.onix not in (None, "file", "embed"):
+            raise ValueError(f"onix must be None, 'file' or 'embed', not {self.onix!r}")
 
     def say(self, message: str) -> None:
         if self.progress is not None:

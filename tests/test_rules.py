@@ -26,9 +26,9 @@ def _book(tmp_path, body: str, front: str = ""):
     return src
 
 
-def _findings(tmp_path, body, strict=False):
+def _findings(tmp_path, body, strict=False, front=""):
     """Build and return (findings by rule id, the error raised or None)."""
-    src = _book(tmp_path, body)
+    src = _book(tmp_path, body, front)
     try:
         result = build(src, tmp_path / "out.epub", strict=strict)
     except BuildFailed as e:
@@ -57,7 +57,12 @@ CASES = {
     "id-duplicate": ("# One {#same}\n\ntext\n\n## Two {#same}\n\ntext", "# One {#a}\n\ntext\n\n## Two {#b}\n\ntext"),
     "footnote-unused": ("Text.\n\n[^1]: A note nobody cites.", "Text.[^1]\n\n[^1]: A cited note."),
     "html-removed": ("Text <script>alert(1)</script> more.", "Text <em>with emphasis</em> more."),
+    "table-header-empty": ("| A |   | C |\n|---|---|---|\n| a | b | c |", "| A | B | C |\n|---|---|---|\n| a | b | c |"),
+    # (markdown that triggers it, markdown that does not, the front matter of both)
+    "page-order": ("One{page=3} two{page=2}.", "One{page=2} two{page=3}.", "page-source: none\n"),
+    "page-source-missing": ("One{page=1} two.", "One two."),
 }
+FRONT = {rule: case[2] for rule, case in CASES.items() if len(case) > 2}
 
 
 def test_every_rule_has_a_case():
@@ -66,7 +71,7 @@ def test_every_rule_has_a_case():
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_rule_triggers(tmp_path, rule_id):
-    messages, error = _findings(tmp_path, CASES[rule_id][0])
+    messages, error = _findings(tmp_path, CASES[rule_id][0], front=FRONT.get(rule_id, ""))
     hits = [m for m in messages if f"[{rule_id}]" in m]
     assert hits, f"{rule_id} did not fire: {messages}"
     # every message names the file and the line
@@ -79,7 +84,7 @@ def test_rule_triggers(tmp_path, rule_id):
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_rule_quiet_on_good_input(tmp_path, rule_id):
-    messages, error = _findings(tmp_path, CASES[rule_id][1])
+    messages, error = _findings(tmp_path, CASES[rule_id][1], front=FRONT.get(rule_id, ""))
     assert not [m for m in messages if f"[{rule_id}]" in m], messages
     assert error is None and (tmp_path / "out.epub").is_file()
 
@@ -113,3 +118,35 @@ def test_readme_documents_every_rule():
     assert rows == {r.id: r.severity for r in CATALOGUE.values()}
     for rule in CATALOGUE.values():
         assert f"| `{rule.id}` | {rule.severity} | {rule.wcag} | {rule.summary} |" in readme
+
+
+def test_duplicate_ids_in_raw_html_name_their_own_lines(tmp_path):
+    """Issue 15: `<hr id="bar">` three times was reported without a line."""
+    messages, error = _findings(tmp_path, 'One.\n\n<hr id="bar">\n\nTwo.\n\n<hr id="bar">\n\nThree.\n\n<hr id="bar">\n')
+    hits = [m for m in messages if "[id-duplicate]" in m]
+    # front matter 4 lines + blank: the body starts on line 6; the hr lines are 8, 12 and 16
+    assert [re.match(r"^(?:.*/)?article\.md:(\d+):", m).group(1) for m in hits] == ["12", "16"], hits
+
+
+def test_alt_text_that_is_the_files_bare_name(tmp_path):
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "lalune.png")
+    messages, _ = _findings(tmp_path, "![lalune](lalune.png)")
+    assert any("[img-alt-filename]" in m for m in messages), messages
+    messages, _ = _findings(tmp_path, "![The moon over the sea.](lalune.png)")
+    assert not any("[img-alt-filename]" in m for m in messages), messages
+
+
+def test_every_finding_names_a_line(tmp_path):
+    """Findings in raw HTML name their line as findings in Markdown do."""
+    warnings = ('<table><tr><td>a</td></tr></table>\n\n<table><tr><th>A</th><th></th></tr>'
+                '<tr><td>1</td><td>2</td></tr></table>\n')
+    errors = '<h2></h2>\n\n<p id="x">a</p>\n\n<p id="x">b</p>\n'
+    for body, rules in ((warnings, {"table-no-header", "table-header-empty"}), (errors, {"heading-empty", "id-duplicate"})):
+        messages, _ = _findings(tmp_path, body)
+        assert {re.search(r"\[([a-z-]+)\]", m).group(1) for m in messages} == rules, messages
+        assert all(re.match(r"^(?:.*/)?article\.md:\d+: ", m) for m in messages), messages
+
+
+def test_long_alt_text_points_to_extended_descriptions(tmp_path):
+    messages, _ = _findings(tmp_path, f"![{LONG_ALT}](pic.png)")
+    assert any("[img-alt-long]" in m and "::: description" in m for m in messages), messages

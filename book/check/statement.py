@@ -34,6 +34,8 @@ def package_metadata(opf_bytes: bytes) -> dict[str, list[str]]:
         elif el.get("rel"):
             for rel in el.get("rel").split():
                 out.setdefault(rel, []).append(el.get("href", ""))
+    for el in root.iter("{http://purl.org/dc/elements/1.1/}source"):
+        out.setdefault("dc:source", []).append((el.text or "").strip())
     return out
 
 
@@ -59,6 +61,8 @@ def statement(meta: dict[str, list[str]]) -> list[Field]:
         ways.append("No information about nonvisual reading is available")
     if features & {"alternativeText", "longDescription", "describedMath", "transcript"}:
         ways.append("Has alternative text")
+    if "longDescription" in features:
+        ways.append("Has extended descriptions")
     if "synchronizedAudioText" in features:
         ways.append("Prerecorded audio synchronized with text")
     else:
@@ -85,6 +89,13 @@ def statement(meta: dict[str, list[str]]) -> list[Field]:
     nav = [label for key, label in (("tableOfContents", "Table of contents"), ("index", "Index"),
                                     ("structuralNavigation", "Headings"), ("pageNavigation", "Go to page"))
            if key in features]
+    # Page numbers from a print edition: a page list (or page breaks) with a source that names
+    # an edition — `pageBreakSource` other than "none", or a dc:source (EPUB Accessibility
+    # Techniques 1.1 §4.1).  "none" means page numbers of this digital edition only.
+    sources = [s for s in meta.get("pageBreakSource", []) if s and s.lower() != "none"]
+    if (features & {"pageNavigation", "pageBreakMarkers", "printPageNumbers"}
+            and (sources or (meta.get("dc:source") and not meta.get("pageBreakSource")))):
+        nav.append("Page numbers identical to print")
     if nav:
         fields.append(Field("Navigation", tuple(nav)))
 
@@ -111,6 +122,8 @@ def statement(meta: dict[str, list[str]]) -> list[Field]:
     if meta.get("a11y:exemption"):
         fields.append(Field("Legal considerations", ("Claims an accessibility exemption in some jurisdictions",)))
     extra = []
+    if features & {"pageBreakMarkers", "printPageNumbers"}:
+        extra.append("Page breaks included")
     if "ARIA" in features:
         extra.append("ARIA roles included")
     if "ttsMarkup" in features:

@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--allow-private-network", action="store_true",
                    help="with --allow-remote-images: download from this machine and private networks too "
                         "(default: public addresses only)")
+    b.add_argument("--onix", nargs="?", const="file", choices=("file", "embed"),
+                   help="also write the book's ONIX 3.1 record (accessibility codes from the same facts as the "
+                        "EPUB's metadata) as NAME.onix.xml beside it; --onix=embed also puts it inside the EPUB")
     b.add_argument("-w", "--watch", action="store_true",
                    help="stay running and build again each time a file of the book is saved; only what "
                         "changed is rendered again (Ctrl-C to stop)")
@@ -204,7 +207,7 @@ def _options(args) -> BuildOptions:
     progress = None if args.quiet or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
     return BuildOptions(strict=args.strict, read_aloud=args.read_aloud, allow_remote_images=args.allow_remote_images,
                         speech_command=args.speech_command, allow_private_network=args.allow_private_network,
-                        kobo=args.kobo,
+                        kobo=args.kobo, onix=args.onix,
                         jobs=args.jobs, cache=False if args.no_cache else None, progress=progress)
 
 
@@ -240,6 +243,10 @@ def _build(args) -> int:
     outcome = run()
     if not args.quiet:
         print(_summary(outcome))
+        if args.onix:
+            from ..package.onix import record_path
+
+            print(f"wrote {record_path(outcome.output)} (ONIX 3.1)")
     return EXIT_OK
 
 

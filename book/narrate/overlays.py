@@ -12,8 +12,8 @@ Steps, for each narrated document (title page, disclaimer, every text document):
 3. **assemble** — one MP3 per document (MP3 is a core media type every Media Overlays reading
    system plays), clips back to back so they are contiguous, each with the pause after it.
 4. **SMIL** — one SMIL 3.0 document per text document, a `par` per sentence in reading order,
-   with `epub:type` `footnote` on notes so a reader can skip them (EPUB Accessibility 1.1,
-   SYNC-003 skippability).
+   with `epub:type` `footnote` on notes and `pagebreak` on print page numbers so a reader can
+   skip them (EPUB Accessibility 1.1, SYNC-003 skippability).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Sentence:
     id: str
     text: str
     lang: str
-    kind: str | None = None  # "footnote" inside a note, for skippability
+    kind: str | None = None  # "footnote" inside a note, "pagebreak" for a page number: for skippability
 
 
 @dataclass
@@ -261,6 +261,11 @@ def segment(file_name: str, data: bytes, doc_index: int, lang: str) -> Narrated:
             if not el.get("id"):
                 el.set("id", next_id())
             narrated.sentences.append(Sentence(el.get("id"), el.get("alt"), _lang_of(el, lang), _kind_of(el)))
+        elif el.get(f"{{{OPS}}}type") == "pagebreak" and el.get("id") and el.get("aria-label"):
+            # A print page number (book.render.pagebreaks) is read where its page begins, marked
+            # `pagebreak` in the SMIL so a reading system can skip it (EPUB Accessibility 1.1
+            # skippability; Ace `epub-pagelist-mediaoverlays`).
+            narrated.sentences.append(Sentence(el.get("id"), el.get("aria-label"), _lang_of(el, lang), "pagebreak"))
     # Reading order is document order; spans were appended while walking, so sort by position.
     order = {el.get("id"): i for i, el in enumerate(root.iter()) if el.get("id")}
     narrated.sentences.sort(key=lambda s: order[s.id])

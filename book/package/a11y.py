@@ -29,6 +29,8 @@ class Content:
     headings_well_nested: bool = True
     heading_count: int = 0
     media_overlays: bool = False
+    long_descriptions: int = 0  # images with an extended description (book.render.longdesc)
+    page_breaks: int = 0  # print page-break markers, each in the page list (book.render.pagebreaks)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ _SUMMARY = {
         "hazards_none": "It contains nothing that flashes, moves or makes sound.",
         "hazards_none_audio": "Apart from the narration, it contains nothing that flashes, moves or makes sound.",
         "audio": "Every sentence can be heard in synthetic speech synchronised with the text.",
+        "longdesc": "Complex images also have an extended description, linked from the image.",
+        "pages": "Page numbers are marked in the text, with a list of pages to go to.",
     },
     "es": {
         "text": "Esta publicación es texto, con índice y navegación por encabezados.",
@@ -63,6 +67,8 @@ _SUMMARY = {
         "hazards_none": "No contiene nada que parpadee, se mueva o emita sonido.",
         "hazards_none_audio": "Aparte de la narración, no contiene nada que parpadee, se mueva o emita sonido.",
         "audio": "Cada frase se puede escuchar con voz sintética sincronizada con el texto.",
+        "longdesc": "Las imágenes complejas tienen además una descripción extendida, enlazada desde la imagen.",
+        "pages": "Los números de página están marcados en el texto, con una lista de páginas para ir a ellas.",
     },
     "fr": {
         "text": "Cette publication est du texte, avec une table des matières et une navigation par titres.",
@@ -74,6 +80,8 @@ _SUMMARY = {
         "hazards_none": "Elle ne contient rien qui clignote, bouge ou émet un son.",
         "hazards_none_audio": "Hormis la narration, elle ne contient rien qui clignote, bouge ou émet un son.",
         "audio": "Chaque phrase peut être écoutée en voix de synthèse synchronisée avec le texte.",
+        "longdesc": "Les images complexes ont aussi une description détaillée, liée depuis l’image.",
+        "pages": "Les numéros de page sont marqués dans le texte, avec une liste des pages pour s’y rendre.",
     },
     "de": {
         "text": "Diese Publikation ist Text mit Inhaltsverzeichnis und Navigation über Überschriften.",
@@ -85,6 +93,8 @@ _SUMMARY = {
         "hazards_none": "Sie enthält nichts, was blinkt, sich bewegt oder Töne abgibt.",
         "hazards_none_audio": "Außer der Erzählstimme enthält sie nichts, was blinkt, sich bewegt oder Töne abgibt.",
         "audio": "Jeder Satz kann als synthetische Sprache synchron zum Text gehört werden.",
+        "longdesc": "Komplexe Bilder haben zusätzlich eine ausführliche Beschreibung, die vom Bild aus verlinkt ist.",
+        "pages": "Seitenzahlen sind im Text markiert, mit einer Seitenliste zum Springen.",
     },
     "ar": {
         "text": "هذا المنشور نص، مع جدول محتويات وتنقل عبر العناوين.",
@@ -96,6 +106,8 @@ _SUMMARY = {
         "hazards_none": "لا يحتوي على أي شيء يومض أو يتحرك أو يصدر صوتًا.",
         "hazards_none_audio": "باستثناء السرد الصوتي، لا يحتوي على أي شيء يومض أو يتحرك أو يصدر صوتًا.",
         "audio": "يمكن الاستماع إلى كل جملة بصوت اصطناعي متزامن مع النص.",
+        "longdesc": "للصور المعقدة أيضًا وصف مفصل مرتبط من الصورة.",
+        "pages": "أرقام الصفحات مميزة في النص، مع قائمة صفحات للانتقال إليها.",
     },
     "ja": {
         "text": "この出版物はテキストで、目次と見出しによるナビゲーションがあります。",
@@ -107,6 +119,8 @@ _SUMMARY = {
         "hazards_none": "点滅、動き、音を含むものはありません。",
         "hazards_none_audio": "読み上げ音声のほかに、点滅、動き、音を含むものはありません。",
         "audio": "すべての文を、テキストと同期した合成音声で聞くことができます。",
+        "longdesc": "複雑な画像には、画像からリンクされた詳細な説明もあります。",
+        "pages": "本文にはページ番号が記され、ページ一覧から移動できます。",
     },
 }
 # Sentences are joined without spaces in languages written without them.
@@ -131,6 +145,14 @@ def discover(meta: Metadata, content: Content) -> Discovery:
         features.append("structuralNavigation")
     if visual and all_described:
         features.append("alternativeText")
+    if content.long_descriptions:
+        # An image described at length in a document of its own, linked from the image
+        # (DAISY KB "Extended descriptions"; schema.org `longDescription`).
+        features.append("longDescription")
+    if content.page_breaks:
+        # Page-break markers in the text and a page-list nav to each (EPUB Accessibility 1.1
+        # §4: `pageBreakMarkers` and `pageNavigation`, only when both are really there).
+        features += ["pageBreakMarkers", "pageNavigation"]
     if content.media_overlays:
         features.append("synchronizedAudioText")
     for f in a.features:
@@ -158,8 +180,12 @@ def _summary(meta: Metadata, content: Content, visual: bool, all_described: bool
         n = content.informative_images
         parts.append(s["images_described"].format(n=n) if all_described else
                      s["images_missing"].format(n=n, m=n - content.described_images))
+    if content.long_descriptions:
+        parts.append(s["longdesc"])
     if content.decorative_images:
         parts.append(s["decorative"])
+    if content.page_breaks:
+        parts.append(s["pages"])
     parts.append(s["reflow"])
     if content.media_overlays:
         parts.append(s["audio"])

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .. import links
-from ..render import images, passes
+from ..render import images, longdesc, passes
 from ..source import Chapter, Source, resolve_inside
 from . import cover as coverlib
 from .documents import NavEntry, esc, nav_document, ncx_document, nest, xhtml
@@ -152,6 +152,37 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     def image_href(rel):
         return "../" + image_names[rel]
 
+    pages: list[tuple[str, str]] = []  # the page list: (label, href), in reading order
+
+    def add_pages(rendered, files, parts_files):
+        """The page breaks of a chapter (or the disclaimer), each with the file it landed in."""
+        where_ = {i: f for part, f in parts_files for i in part.ids} if parts_files else {}
+        for ident, label, _line in getattr(rendered, "pages", ()):
+            pages.append((label, f"{where_.get(ident, files)}#{ident}"))
+
+    def add_descriptions(rendered, here, part_ids=None):
+        """The extended descriptions whose link is in the document `here` (book.render.longdesc):
+        each a document of its own, right after it in the spine, `linear="no"`."""
+        link_words, back_words, words_lang = longdesc.labels(meta.lang)
+        attrs = f' lang="{words_lang}" xml:lang="{words_lang}"' if words_lang != meta.lang else ""
+        for d in getattr(rendered, "descriptions", ()):
+            if part_ids is not None and d.ref_id not in part_ids:
+                continue
+            body = passes.resolve_placeholders(d.body, lambda i: (book_ids.get(i, "").removeprefix("text/")) + "#" + i,
+                                               image_href)
+            src = passes.resolve_placeholders(f'"{esc(d.src)}"', lambda i: "#" + i, image_href)
+            dims = f' width="{esc(d.width)}" height="{esc(d.height)}"' if d.width and d.height else ""
+            back = here.removeprefix("text/") + "#" + d.ref_id
+            html_ = (f'<section id="{d.id}" aria-labelledby="{d.id}-title">\n'
+                     f'<h1 id="{d.id}-title"{attrs}>{esc(link_words)}</h1>\n'
+                     f'<p class="described-image"><img src={src} alt="" role="presentation"{dims}/></p>\n'
+                     f'{body}\n'
+                     f'<p class="backlink"><a href="{esc(back)}" role="doc-backlink"{attrs}>{esc(back_words)}</a></p>\n'
+                     f'</section>')
+            title = f"{link_words}: {d.alt}" if d.alt else link_words
+            items.append(PackageItem("text/" + d.file, doc(title, html_, None), "application/xhtml+xml", title,
+                                     in_spine=True, uid=d.file[:-6], linear=False))
+
     # Disclaimer: its own page before the first section, a `notice` (DPUB-ARIA doc-notice).
     if disclaimer:
         body = "\n".join(p.body for p in disclaimer.parts)
@@ -167,6 +198,8 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
                  f'<h1 id="disclaimer-title"{lang_attrs(meta.lang)}>{esc(lab["disclaimer"])}</h1>\n{body}\n</section>')
         items.append(PackageItem("text/disclaimer.xhtml", doc(lab["disclaimer"], html_, "frontmatter"),
                                  "application/xhtml+xml", lab["disclaimer"], in_spine=True, uid="disclaimer"))
+        add_pages(disclaimer, "text/disclaimer.xhtml", None)
+        add_descriptions(disclaimer, "text/disclaimer.xhtml")
         flat.append((1, NavEntry(lab["disclaimer"], "text/disclaimer.xhtml", label=True)))
         landmarks.append(("notice", "text/disclaimer.xhtml", lab["disclaimer"]))
         guide.append(("preface", "text/disclaimer.xhtml", lab["disclaimer"]))
@@ -177,6 +210,7 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
 
     first_text = None
     for ch, files, chapter in zip(chapters, part_files, source.chapters):
+        add_pages(ch, files[0] if files else "", list(zip(ch.parts, files)))
         for part, fname in zip(ch.parts, files):
             first_text = first_text or fname
             body = passes.resolve_placeholders(part.body, resolver(ch, files, fname, chapter), image_href)
@@ -189,6 +223,7 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
                 open_ = f'<section aria-label="{esc(part.title)}">'
             items.append(PackageItem(fname, doc(part.title, f"{open_}\n{body}\n</section>", "bodymatter"),
                                      "application/xhtml+xml", part.title, in_spine=True, uid=fname[5:-6]))
+            add_descriptions(ch, fname, part.ids)
             if not lead and not part.continued:
                 # Text before the first heading (or a book with no headings) still gets an entry:
                 # an EPUB nav `ol` must not be empty (EPUB 3.3 §7.3), and every document should
@@ -205,6 +240,6 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
         flat.append((1, NavEntry(meta.title, "text/titlepage.xhtml")))
     items.append(PackageItem(CSS_PATH, stylesheet(), "text/css", uid="css"))
     toc = nest(flat)
-    nav = nav_document(meta, toc, landmarks, CSS_PATH)
+    nav = nav_document(meta, toc, landmarks, CSS_PATH, pages=pages)
     items.insert(nav_at, PackageItem("nav.xhtml", nav, "application/xhtml+xml", lab["contents"], in_spine=True, uid="nav"))
     return Assembly(items, guide, toc, landmarks, cover_id, ncx_document(meta, toc))

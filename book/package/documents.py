@@ -57,10 +57,15 @@ def nest(entries: list[tuple[int, NavEntry]]) -> list[NavEntry]:
     return root
 
 
-def nav_document(meta: Metadata, toc: list[NavEntry], landmarks: list[tuple[str, str, str]], css: str) -> bytes:
-    """The EPUB navigation document (EPUB 3.3 §7): a nested `toc` nav and a `landmarks` nav.
-    No page-list: a born-digital article has no print pages (EPUB Accessibility 1.1 §4; Ace's
-    `epub-pagesource` fires on a page-list without a source)."""
+PAGES_LABELS = {"en": "Pages", "es": "Páginas", "fr": "Pages", "de": "Seiten", "ar": "الصفحات", "ja": "ページ"}
+
+
+def nav_document(meta: Metadata, toc: list[NavEntry], landmarks: list[tuple[str, str, str]], css: str,
+                 pages: list[tuple[str, str]] = ()) -> bytes:
+    """The EPUB navigation document (EPUB 3.3 §7): a nested `toc` nav and a `landmarks` nav,
+    and a `page-list` nav when the text marks print page numbers (`pages`: (label, href) in
+    reading order; book.render.pagebreaks).  A born-digital article has no print pages and gets
+    no page-list (Ace's `epub-pagesource` fires on a page-list without a source)."""
     lab = labels(meta.primary_language)
 
     def ol(entries, depth=0):
@@ -79,6 +84,16 @@ def nav_document(meta: Metadata, toc: list[NavEntry], landmarks: list[tuple[str,
         f'<nav epub:type="landmarks" id="landmarks" aria-labelledby="landmarks-title" hidden="hidden">\n'
         f'<h2 id="landmarks-title"{lang_attrs(meta.lang)}>{esc(lab["landmarks"])}</h2>\n<ol>{land}</ol>\n</nav>'
     )
+    if pages:
+        # EPUB 3.3 §7.4.3 page-list (DPUB-ARIA doc-pagelist), hidden like the landmarks: reading
+        # systems offer it as "go to page"; every entry is a page break (Ace
+        # `epub-pagelist-broken`), every page break has an entry (`epub-pagelist-missing-pagebreak`).
+        title = PAGES_LABELS.get(meta.primary_language)
+        words = "" if title else ' lang="en" xml:lang="en"'
+        entries = "".join(f'<li><a href="{esc(h)}">{esc(label)}</a></li>' for label, h in pages)
+        body += (f'\n<nav epub:type="page-list" role="doc-pagelist" id="page-list" aria-labelledby="page-list-title" '
+                 f'hidden="hidden">\n<h2 id="page-list-title"{words}>{esc(title or PAGES_LABELS["en"])}</h2>\n'
+                 f'<ol>{entries}</ol>\n</nav>')
     # The entries are the book's headings, in the book's language; only the labels may fall back.
     return xhtml(lab["contents"], body, lang=meta.lang, direction=meta.direction, css=css,
                  body_type="frontmatter")

@@ -51,10 +51,11 @@ class _Nav(epub.EpubNav):
 
 class _Writer(epub.EpubWriter):
     def __init__(self, fileobj, book, *, lang: str, direction: str, ncx: bytes, options, deflate_cache=None,
-                 threads: int | None = None):
+                 threads: int | None = None, record: bytes | None = None):
         super().__init__(fileobj, book, options)
         self._lang, self._direction, self._ncx = lang, direction, ncx
         self._deflate_cache, self._threads = deflate_cache, threads
+        self._record = record
 
     def _write_opf_file(self, root):
         root.set(XML_LANG, self._lang)
@@ -77,6 +78,10 @@ class _Writer(epub.EpubWriter):
         self._write_container()
         self._write_opf()
         self._write_items()
+        if self._record is not None:
+            # A linked record (EPUB 3.3 §5.5.6: `link rel="record"`) is not a publication
+            # resource: it is in the container but not in the manifest (EPUBCheck OPF-067).
+            self.out.writestr(f"{self.book.FOLDER_NAME}/{RECORD_FILE}", self._record)
         self.out.close()
 
 
@@ -91,6 +96,10 @@ def modified_time(meta: Metadata, source_date_epoch: int | None = None) -> _dt.d
     return _dt.datetime(2000, 1, 1)
 
 
+# The ONIX record inside the EPUB (`book build --onix=embed`), beside the package document.
+RECORD_FILE = "onix.xml"
+
+
 @dataclass
 class PackageItem:
     file_name: str  # inside the EPUB folder, e.g. "text/ch001.xhtml"
@@ -101,6 +110,7 @@ class PackageItem:
     in_spine: bool = False
     uid: str = ""
     media_overlay: str | None = None  # id of the SMIL document narrating this one
+    linear: bool = True  # False: in the spine with linear="no" (an extended description, reached by its link)
 
 
 @dataclass(frozen=True)
@@ -126,10 +136,11 @@ class Overlays:
 def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, ncx: bytes,
                discovery: Discovery, claim: Claim | None, cover_id: str | None,
                guide: list[tuple[str, str, str]], overlays: Overlays | None = None, deflate_cache=None,
-               source_date_epoch: int | None = None, threads: int | None = None) -> None:
+               source_date_epoch: int | None = None, threads: int | None = None, record: bytes | None = None) -> None:
     """Write the EPUB to `fileobj` (an open binary file).  Spine order is the order of `items`
     with `in_spine` (the nav document, ``nav.xhtml``, among them).  `threads` bounds the
-    threads that compress the entries (book.package.ocfzip)."""
+    threads that compress the entries (book.package.ocfzip).  `record`: an ONIX record to
+    embed as a linked record (book.package.onix)."""
     book = epub.EpubBook()
     # ebooklib's own generator line; ours says which tool made the book.
     book.metadata[epub.NAMESPACES["OPF"]] = {}
@@ -182,6 +193,17 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, ncx: bytes,
                                   {"property": "a11y:certifierCredential", "refines": "#certifier"})
         if claim.certifier_report:
             book.add_metadata(None, "link", "", {"rel": "a11y:certifierReport", "href": claim.certifier_report})
+    if meta.page_source and "pageBreakMarkers" in discovery.features:
+        # Where the page breaks come from (W3C "Page Source Identification": `pageBreakSource`,
+        # accepted by EPUBCheck and read by Ace's `epub-pagesource`), and the print edition as
+        # the book's dc:source (EPUB Accessibility Techniques 1.1 §4.1.2).  Only with markers:
+        # a born-digital book claims no print source.
+        book.add_metadata(None, "meta", meta.page_source, {"property": "pageBreakSource"})
+        if meta.page_source != "none":
+            book.add_metadata("DC", "source", meta.page_source)
+    if record is not None:
+        book.add_metadata(None, "link", "", {"rel": "record", "properties": "onix", "href": RECORD_FILE,
+                                             "media-type": "application/xml"})
     if meta.accessibility.exemption:
         book.add_prefix("a11y", "http://www.idpf.org/epub/vocab/package/a11y/#")
         book.add_metadata(None, "meta", meta.accessibility.exemption, {"property": "a11y:exemption"})
@@ -212,13 +234,13 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, ncx: bytes,
                 doc.properties = list(it.properties)
         book.add_item(doc)
         if it.in_spine:
-            spine.append(doc)
+            spine.append(doc if it.linear else (doc, "no"))
     book.add_item(epub.EpubNcx())
     book.spine = spine
     book.guide = [{"type": t, "href": h, "title": title} for t, h, title in guide]
     options = {"epub3_pages": False, "epub3_landmark": False, "epub2_guide": True,
                "mtime": modified_time(meta, source_date_epoch), "raise_exceptions": True, "compresslevel": 6}
     writer = _Writer(fileobj, book, lang=meta.lang, direction=meta.direction, ncx=ncx, options=options,
-                     deflate_cache=deflate_cache, threads=threads)
+                     deflate_cache=deflate_cache, threads=threads, record=record)
     writer.process()
     writer.write()

@@ -23,6 +23,9 @@ from markdown import inlinepatterns, treeprocessors, util
 from markdown.postprocessors import Postprocessor
 
 from ..source.metadata import xml_safe
+from .longdesc import DescriptionExtension
+from .pagebreaks import PATTERN as PAGE_PATTERN
+from .pagebreaks import PageBreakExtension
 from .sanitize import HTML_ELEMENTS
 
 EXTENSIONS = ["tables", "footnotes", "def_list", "fenced_code", "attr_list", "abbr", "toc", "sane_lists"]
@@ -66,6 +69,8 @@ _NEEDS = {
     "automail": (r"<([^<> !]+@[^@<> ]+)>", ("<",)),
     "linebreak": (r"  \n", ("  \n",)),
     "entity": (r"(&(?:\#[0-9]+|\#x[0-9a-fA-F]+|[a-zA-Z0-9]+);)", ("&",)),
+    # book's own: print page numbers, {page=12} (book.render.pagebreaks)
+    PageBreakExtension.NAME: (PAGE_PATTERN, ("{page=",)),
 }
 
 
@@ -194,7 +199,8 @@ def new_markdown(fast: bool = True) -> markdown.Markdown:
     """The configured renderer; `fast=False`: Python-Markdown running as it comes, without the
     skips and the remembered block-level answers below (tests compare the two)."""
     md = markdown.Markdown(
-        extensions=EXTENSIONS,
+        # book's own syntax: ::: description blocks and {page=N} markers
+        extensions=EXTENSIONS + [DescriptionExtension(), PageBreakExtension()],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9\ufe0e"},
             "toc": {"slugify": _slugify, "permalink": False},

@@ -2,12 +2,16 @@
 
 One pass per concern, registered by name in :data:`PASSES`, in this order:
 
-1. ``sanitize``   — untrusted markup out (book.render.sanitize)
-2. ``images``     — resolve, verify and describe every image; figures for captions
-3. ``footnotes``  — DPUB-ARIA notes that e-readers show as pop-ups
-4. ``semantics``  — languages of parts, focusable code blocks
-5. ``rules``      — the accessibility rules on the chapter's tree (book.rules)
-6. ``split``      — one spine document per heading at or above the split level
+1. ``sanitize``     — untrusted markup out (book.render.sanitize)
+2. ``images``       — resolve, verify and describe every image; figures for captions
+3. ``descriptions`` — extended descriptions of images out to documents of their own
+                      (book.render.longdesc)
+4. ``pages``        — print page-break markers (book.render.pagebreaks)
+5. ``footnotes``    — DPUB-ARIA notes that e-readers show as pop-ups
+6. ``tables``       — row headers when the header row starts empty (book.render.structure)
+7. ``semantics``    — languages of parts, focusable and distinctly named code blocks
+8. ``rules``        — the accessibility rules on the chapter's tree (book.rules)
+9. ``split``        — one spine document per heading at or above the split level
 
 A chapter's result (:class:`RenderedChapter`) holds only strings and small records, so chapters
 can render in parallel processes and be cached; links and image paths inside it are
@@ -31,6 +35,9 @@ from ..source import Chapter, resolve_inside
 from . import bounds
 from . import images as imagelib
 from . import tree as htmltree
+from .longdesc import Description, pass_descriptions
+from .pagebreaks import pass_pages
+from .structure import name_code_blocks, pass_tables
 from .markdown import new_markdown, render
 from .sanitize import repair, sanitize
 
@@ -39,7 +46,8 @@ from .sanitize import repair, sanitize
 MARK = "\ue000"
 LINK = MARK + "L"  # href="\ue000L<id>"      → "<file>#<id>" once every part has its file name
 IMAGE = MARK + "I"  # src="\ue000I<relpath>" → "../images/<name>"
-_PLACEHOLDER = re.compile('"' + MARK + '([LI])([^"]*)"')
+DIRECT = MARK + "D"  # href="\ue000D<href>"  → "<href>": a link book made itself (to a description)
+_PLACEHOLDER = re.compile('"' + MARK + '([LID])([^"]*)"')
 
 EPUB_TYPE = "epub:type"
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -84,6 +92,8 @@ class RenderedChapter:
     informative_images: int = 0
     described_images: int = 0
     decorative_images: int = 0
+    descriptions: list[Description] = field(default_factory=list)  # extended descriptions
+    pages: list[tuple[str, str, int | None]] = field(default_factory=list)  # (id, label, line) of page breaks
 
 
 @dataclass
@@ -102,6 +112,8 @@ class Context:
     images: dict = field(default_factory=dict)
     stats: dict = field(default_factory=lambda: {"informative": 0, "described": 0, "decorative": 0})
     parts: list = field(default_factory=list)  # the spine documents, made by the last pass
+    descriptions: list = field(default_factory=list)  # book.render.longdesc.Description
+    pages: list = field(default_factory=list)  # (id, label, line) of each print page break
 
     def __post_init__(self):
         self.locator = Locator(self.chapter.text, self.chapter.first_line)
@@ -317,12 +329,8 @@ def _pass_semantics(tree, ctx: Context) -> None:
                 el.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
             else:
                 del el.attrib["lang"]
-        if el.tag == "pre":
-            # A code block that scrolls sideways must be reachable by keyboard (WCAG 2.1.1,
-            # axe `scrollable-region-focusable`), and needs a name when it is focusable.
-            el.set("tabindex", "0")
-            el.set("role", "region")
-            el.set("aria-label", "Code")
+    # Code blocks: focusable (WCAG 2.1.1) and each with a name of its own (book.render.structure).
+    name_code_blocks(tree, ctx.lang)
 
 
 def _pass_rules(tree, ctx: Context) -> None:
@@ -434,7 +442,10 @@ def _split(tree, ctx: Context) -> list[Part]:
 PASSES: list[tuple[str, object]] = [
     ("sanitize", _pass_sanitize),
     ("images", _pass_images),
+    ("descriptions", pass_descriptions),
+    ("pages", pass_pages),
     ("footnotes", _pass_footnotes),
+    ("tables", pass_tables),
     ("semantics", _pass_semantics),
     ("rules", _pass_rules),
     ("split", _pass_split),
@@ -475,7 +486,7 @@ def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int
     return RenderedChapter(
         parts=ctx.parts, images=list(ctx.images.values()), findings=ctx.findings,
         informative_images=ctx.stats["informative"], described_images=ctx.stats["described"],
-        decorative_images=ctx.stats["decorative"],
+        decorative_images=ctx.stats["decorative"], descriptions=ctx.descriptions, pages=ctx.pages,
     )
 
 
@@ -484,7 +495,7 @@ def resolve_placeholders(body: str, link_target, image_href) -> str:
 
     def sub(m):
         kind, value = m.group(1), html.unescape(m.group(2))
-        target = link_target(value) if kind == "L" else image_href(value)
+        target = link_target(value) if kind == "L" else image_href(value) if kind == "I" else value
         return '"' + html.escape(target, quote=True) + '"'
 
     return _PLACEHOLDER.sub(sub, body)

@@ -50,10 +50,15 @@ CATALOGUE: dict[str, Rule] = {r.id: r for r in [
     Rule("link-target-missing", ERROR, "2.4.4", "A link points to an id that no heading or element has."),
     Rule("link-vague", WARNING, "2.4.4", "Link text says nothing about where it goes ('click here')."),
     Rule("table-no-header", WARNING, "1.3.1", "A table has no header cells."),
+    Rule("table-header-empty", WARNING, "1.3.1", "A table header cell is empty."),
     Rule("lang-invalid", ERROR, "3.1.2", "A part's language tag is not BCP 47."),
     Rule("id-duplicate", ERROR, "4.1.2", "Two elements in one chapter share an id."),
     Rule("footnote-unused", WARNING, "-", "A footnote is never referred to, so it is left out."),
     Rule("html-removed", WARNING, "-", "Unsafe or unsupported HTML was removed from the source."),
+    # A page list that jumps back or names a page twice sends a reader citing "page 12" to the
+    # wrong place (EPUB Accessibility Techniques 1.1 §4.1: the page list follows the print source).
+    Rule("page-order", ERROR, "-", "A print page number is out of order or used twice."),
+    Rule("page-source-missing", ERROR, "-", "Page numbers are marked but 'page-source' does not name their edition."),
 ]}
 
 ALT_MAX = 150
@@ -116,7 +121,11 @@ def check_image(ctx, img, alt: str, src: str, line: int | None, missing_hint: st
         add("img-alt-missing", f"image '{src}' has no description", missing_hint.format(src=src))
         return
     low = alt.lower().strip(" .")
-    if _FILENAME.search(alt.strip()):
+    # The file's own name, with or without its extension ("lalune" for lalune.jpg), says
+    # nothing the file name did not: no description (WCAG 1.1.1, F30).
+    name = src.rsplit("/", 1)[-1].split("?")[0].split("#")[0]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    if _FILENAME.search(alt.strip()) or (stem and alt.strip().lower() in (name.lower(), stem.lower())):
         add("img-alt-filename", f"the description of '{src}' is a file name: '{alt[:60]}'",
             "say what the picture shows")
     elif low in _PLACEHOLDERS:
@@ -124,8 +133,8 @@ def check_image(ctx, img, alt: str, src: str, line: int | None, missing_hint: st
             "say what the picture shows, not that it is a picture")
     if len(alt) > ALT_MAX:
         add("img-alt-long", f"the description of '{src}' is {len(alt)} characters long",
-            f"keep alt text under {ALT_MAX} characters and put the full description in the text "
-            "or a caption next to the image")
+            f"keep alt text under {ALT_MAX} characters and move the rest to an extended description: "
+            "a block '::: description' … ':::' on the lines right after the image")
     if src.lower().endswith(".webp"):
         add("img-format-webp", f"'{src}' is WebP; the book gets a PNG copy, since many e-ink readers cannot show WebP",
             "save it as PNG or JPEG to choose the format yourself")
@@ -162,19 +171,27 @@ def _text(el) -> str:
 
 def check_tree(ctx, tree) -> None:
     """Rules on one chapter's rendered tree."""
-    seen: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    where_ids: dict[str, list[int]] | None = None
     for el in tree.iter():
         if not isinstance(el.tag, str):
             continue
         ident = el.get("id")
         if ident:
-            if ident in seen:
-                ctx.finding("id-duplicate", f"id '{ident}' is used twice in this chapter", f"#{ident}",
-                            hint="give each element its own id, or drop one {#id}")
-            seen[ident] = el.tag
+            seen[ident] = seen.get(ident, 0) + 1
+            if seen[ident] > 1:
+                # The line of this very occurrence (the second, third, …): written {#id} in
+                # Markdown, id="…" in raw HTML or in an EPUB's XHTML.
+                if where_ids is None:
+                    where_ids = _id_lines(ctx.locator)
+                lines = where_ids.get(ident, [])
+                line = lines[min(seen[ident], len(lines)) - 1] if lines else None
+                ctx.findings.append(finding("id-duplicate", f"id '{ident}' is used twice in this chapter",
+                                            ctx.file, line, "give each element its own id, or drop one {#id}"))
         if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             if not _text(el) and not any(i.get("alt") for i in el.iter("img")):
                 ctx.finding("heading-empty", f"an empty {el.tag} heading", "#" * int(el.tag[1]) + " ",
+                            f"<{el.tag}>", f"<{el.tag} ",
                             hint="give the heading text, or remove the line")
         elif el.tag == "a" and el.get("href") is not None:
             text = _text(el)
@@ -191,7 +208,33 @@ def check_tree(ctx, tree) -> None:
             if not any(True for _ in el.iter("th")):
                 first = next((_text(td) for td in el.iter("td")), "")
                 ctx.finding("table-no-header", "a table has no header cells", first[:40] if first else "|",
-                            hint="give the table a header row (the line above |---|)")
+                            "<table", hint="give the table a header row (the line above |---|)")
+            for th in el.iter("th"):
+                # axe `empty-table-header`: a header cell must say what it heads.  (An empty
+                # corner cell of a table with row headers is not a header: book.render.structure
+                # makes it a td.)
+                if not _text(th) and not any(i.get("alt") for i in th.iter("img")):
+                    texts = [_text(c) for c in el.iter("th") if _text(c)]
+                    ctx.finding("table-header-empty", "a table has an empty header cell",
+                                *(f"| {t}" for t in texts[:1]), *texts[:1], "<th></th>", "<th>", "|",
+                                hint="write what the column holds in its header cell, e.g. | Week | Score |")
+                    break
+
+
+# Where an id is written: `{#id}` (or `{: #id .class}`) in Markdown, id="id" in (X)HTML.
+_ID_WRITTEN = re.compile(r"""\{[^}\n]*?#([^\s}]+)[^}\n]*\}|\bid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
+
+
+def _id_lines(locator) -> dict[str, list[int]]:
+    """id → the lines it is written on, in order; one pass over the text (a chapter with
+    thousands of duplicate ids is not searched once per id)."""
+    out: dict[str, list[int]] = {}
+    for i, text in enumerate(locator.lines):
+        if "#" in text or "id" in text:
+            for m in _ID_WRITTEN.finditer(text):
+                ident = next(g for g in m.groups() if g is not None)
+                out.setdefault(ident, []).append(locator.first_line + i)
+    return out
 
 
 def check_heading_order(headings) -> list[Finding]:
@@ -245,8 +288,60 @@ def link_targets_in_book(source, chapters) -> list[Finding]:
     return out
 
 
+_ROMAN = re.compile(r"^(?=[mdclxvi]+$)m{0,4}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$", re.IGNORECASE)
+
+
+def _page_value(label: str) -> tuple[str, int] | None:
+    """(numbering system, value) of a page label: arabic or roman numerals; None for others
+    (``A-3``), whose order is the print edition's own business."""
+    if label.isdigit():
+        return "arabic", int(label)
+    if _ROMAN.match(label):
+        values = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
+        total, low = 0, label.lower()
+        for a, b in zip(low, low[1:] + " "):
+            total += -values[a] if values.get(b, 0) > values[a] else values[a]
+        return "roman", total
+    return None
+
+
+def page_numbers_in_book(source, chapters) -> list[Finding]:
+    """`page-order`: print page numbers ({page=N}) in reading order go up within each
+    numbering system (front matter in roman numerals, then arabic) and none comes twice;
+    `page-source-missing`: marked page numbers need the edition they come from (EPUB
+    Accessibility 1.1 §4.1 `pageBreakSource`; Ace `epub-pagesource`)."""
+    out: list[Finding] = []
+    first_at: dict[str, tuple[str, int | None]] = {}
+    last: dict[str, tuple[int, str]] = {}
+    marks = [(chapter.name, label, line) for ch, chapter in zip(chapters, source.chapters)
+             for _id, label, line in getattr(ch, "pages", ())]
+    for file, label, line in marks:
+        if label in first_at:
+            f0, l0 = first_at[label]
+            out.append(finding("page-order", f"page {label} is marked twice (first at {where(f0, l0).rstrip(': ')})",
+                               file, line, "remove one of the two {page=" + label + "} markers"))
+            continue
+        first_at[label] = (file, line)
+        value = _page_value(label)
+        if value is None:
+            continue
+        system, n = value
+        if system in last and n <= last[system][0]:
+            out.append(finding("page-order", f"page {label} comes after page {last[system][1]}",
+                               file, line, "put the {page=…} markers in the order of the print edition"))
+        last[system] = (n, label)
+    if marks and not getattr(source.meta, "page_source", None):
+        file, label, line = marks[0]
+        out.append(finding("page-source-missing", "the book marks print page numbers but does not say which "
+                                                  "edition they come from", file, line,
+                           "add page-source: urn:isbn:<the print edition's ISBN> to the front matter "
+                           "(or page-source: none for page numbers of no print edition)"))
+    return out
+
+
 # Every book-wide rule, by name, in the order they run: the one list of them.
 BOOK_RULES = [
     ("heading-order", heading_order_in_book),
     ("link-targets", link_targets_in_book),
+    ("page-numbers", page_numbers_in_book),
 ]

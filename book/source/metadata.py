@@ -45,7 +45,7 @@ KNOWN_KEYS = (
     "date", "identifier", "cover-image", "cover-alt", "disclaimer", "accessibility",
     "source",  # where the text comes from: dc:source, and the base of site-relative links
     # extensions of the contract
-    "split-level", "toc-depth", "chapters", "read-aloud",
+    "split-level", "toc-depth", "chapters", "read-aloud", "page-source",
 )
 READ_ALOUD_KEYS = ("command", "narrator", "model")
 ACCESSIBILITY_KEYS = ("summary", "hazards", "certified-by", "certifier-credential",
@@ -140,6 +140,7 @@ class Metadata:
     chapters: tuple[str, ...] = ()
     read_aloud: dict | None = None  # {"command": ..., "narrator": ..., "model": ...} for --read-aloud
     source: str | None = None  # the page the text comes from (book import writes its URL): dc:source
+    page_source: str | None = None  # the edition {page=N} markers come from: "urn:isbn:…", or "none"
 
     @property
     def direction(self) -> str:
@@ -285,6 +286,7 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
                     c.warn("read-aloud", f"unknown key 'read-aloud.{key}' is ignored",
                            "the keys are: " + ", ".join(READ_ALOUD_KEYS))
             read_aloud = {k: xml_safe(str(v)) for k, v in read_aloud.items() if k in READ_ALOUD_KEYS}
+    page_source = _page_source(c, raw)
     chapters = _text_list(c, raw, "chapters")
     if need_chapters and not chapters:
         c.error("chapters", "book.yaml lists no chapter files",
@@ -301,11 +303,36 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
         date=date, identifier=identifier, cover_image=cover_image, cover_alt=cover_alt,
         disclaimer=xml_safe(disclaimer).strip() or None if disclaimer else None,
         accessibility=a11y, split_level=split_level, toc_depth=toc_depth, chapters=chapters,
-        read_aloud=read_aloud, source=_plain(c, raw, "source"),
+        read_aloud=read_aloud, source=_plain(c, raw, "source"), page_source=page_source,
     )
     if c.problems:
         raise SourceError(problems=c.problems)
     return meta, c.warnings
+
+
+_ISBN = re.compile(r"^urn:isbn:(?:97[89])?\d{9}[\dX]$", re.IGNORECASE)
+
+
+def _page_source(c: _Collector, raw: dict) -> str | None:
+    """`page-source`: where the book's {page=N} markers come from (the W3C "Page Source
+    Identification" note's `pageBreakSource`): the print edition's ISBN as a URN, another
+    URI of it, or `none` for page numbers of no other edition."""
+    value = _plain(c, raw, "page-source")
+    if value is None:
+        return None
+    if value.lower() == "none":
+        return "none"
+    compact = value.replace("-", "").replace(" ", "")
+    if compact.lower().startswith("urn:isbn:"):
+        if not _ISBN.match(compact):
+            c.error("page-source", f"'{value}' is not an ISBN URN", "e.g. page-source: urn:isbn:9780123456786")
+            return None
+        return "urn:isbn:" + compact[9:].upper()
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:\S+", value):
+        return value
+    c.error("page-source", f"page-source '{value}' is not an identifier of an edition",
+            "give the print edition's ISBN, e.g. page-source: urn:isbn:9780123456786, or page-source: none")
+    return None
 
 
 def _accessibility(c: _Collector, value) -> Accessibility:
