@@ -195,7 +195,15 @@ def _build(args) -> int:
             run()  # the same error as without --watch: there is nothing to watch
         return watch(batch.sources[0], lambda memory: _summary(o := run(memory)) + _rendered(o),
                      say=console(args.quiet), output=args.output)
-    outcome = run()
+    if options.progress is not None:  # on a terminal: rich's spinner, and a bar while speaking
+        from .progress import Steps
+
+        steps = Steps()
+        options = replace(options, progress=steps)
+        with steps:
+            outcome = run()
+    else:
+        outcome = run()
     if not args.quiet:
         print(_summary(outcome))
     return EXIT_OK
@@ -239,24 +247,17 @@ def _build_batch(args, batch, options: BuildOptions) -> int:
     executor = None
     if args.dask_scheduler:
         executor = _dask_executor(args.dask_scheduler)
-    show = not args.quiet and sys.stderr.isatty()
-    failed = 0
+    from .progress import Batch, on_terminal
 
-    def tick(outcome: Outcome | None, done: int, total: int) -> None:
-        nonlocal failed
-        failed += outcome is not None and not outcome.ok
-        if show:
-            print(f"\rbook: built {done - failed} of {total}" + (f", {failed} failed" if failed else ""),
-                  end="", file=sys.stderr, flush=True)
-
-    tick(None, 0, len(batch.sources))
-    try:
-        outcomes = build_many(batch, out_dir, options, executor, on_done=tick)
-    finally:
-        if executor is not None:
-            executor.shutdown()
-    if show:
-        print(file=sys.stderr)
+    # A rich bar (count, rate, time left) on a terminal; nothing when stderr is a file or pipe.
+    with Batch(on_terminal(args.quiet)) as bar:
+        bar.tick(None, 0, len(batch.sources))
+        try:
+            outcomes = build_many(batch, out_dir, options, executor, on_done=bar.tick)
+        finally:
+            if executor is not None:
+                executor.shutdown()
+    failed = bar.failed
     for o in outcomes:  # the books built, in the order given
         if o.ok:
             _print_warnings(o, args.quiet)
@@ -309,8 +310,13 @@ def _check(args) -> int:
 
     from ..check.statement import render_text
 
-    progress = None if args.json or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
-    result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace, progress=progress)
+    from .progress import Steps, on_terminal
+
+    if not args.json and on_terminal():
+        with Steps() as steps:  # a spinner with the step and the time, gone when the check ends
+            result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace, progress=steps)
+    else:
+        result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return EXIT_OK if result.ok else EXIT_CHECK

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -289,12 +289,18 @@ def synthesise(docs: list[Narrated], engine: speech.Engine, cache: SpeechCache, 
     if todo:
         if progress:
             progress(f"speaking {len(todo)} sentence(s) ({len(jobs) - len(todo)} from the cache)")
+        # A progress that counts (book's command line draws a bar with it) is told how many
+        # sentences are spoken, as each is done.
+        count = getattr(progress, "count", None)
         with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 2) as pool:
-            futures = {key: pool.submit(engine.speak, text, voice) for key, (text, voice) in todo.items()}
-            for key, fut in futures.items():
+            futures = {pool.submit(engine.speak, text, voice): key for key, (text, voice) in todo.items()}
+            for done, fut in enumerate(as_completed(futures), 1):
+                key = futures[fut]
                 clips[key] = fut.result()
                 cache.misses += 1
                 cache.put(key, clips[key])
+                if count is not None:
+                    count(done, len(todo))
     return {job: clips[key] for job, (key, _t, _v) in jobs.items()}
 
 
