@@ -86,10 +86,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Check any EPUB: validity (EPUBCheck), accessibility (DAISY Ace and book's own rules), "
                     "and print the accessibility statement a reading system would show, in the words of "
                     "the W3C Accessibility Metadata Display Guide.",
-        epilog="examples:\n  book check dist/my-book.epub\n  book check my-book.epub --json > report.json\n\n" + EPILOG,
+        epilog="examples:\n  book check dist/my-book.epub\n  book check my-book.epub --json > report.json\n"
+               "  book check my-book.epub --html report.html\n\n" + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("epub", metavar="BOOK.epub", help="the EPUB to check")
     c.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    c.add_argument("--html", metavar="REPORT.html",
+                   help="also write a self-contained HTML report: the statement, every finding with its place, "
+                        "EPUBCheck's and Ace's results, and the first pages as Chromium and MuPDF draw them "
+                        "(the pictures need the book[report] extra)")
     c.add_argument("--no-ace", action="store_true", help="skip DAISY Ace (then the check cannot pass)")
     c.add_argument("--no-epubcheck", action="store_true", help="skip EPUBCheck (then the check cannot pass)")
     _debug_option(c)
@@ -317,6 +322,8 @@ def _check(args) -> int:
             result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace, progress=steps)
     else:
         result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace)
+    if args.html:
+        _html_report(result, args.html, quiet=args.json)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return EXIT_OK if result.ok else EXIT_CHECK
@@ -342,6 +349,24 @@ def _check(args) -> int:
     print()
     print("PASS" if result.ok else "FAIL")
     return EXIT_OK if result.ok else EXIT_CHECK
+
+
+def _html_report(result, output: str, quiet: bool) -> None:
+    """`book check --html`: the report beside the usual output; an engine that is not installed
+    leaves its pictures out (said on stderr and in the report), never the report."""
+    from ..errors import OutputError
+    from ..check.report import write_html
+
+    if Path(output).is_dir():
+        raise OutputError(f"'{output}' is a folder", file=output, hint="give a file name: --html report.html")
+    try:
+        missing = write_html(result, output)
+    except OSError as e:
+        raise OutputError(f"cannot write the report ({e.strerror or e})", file=output,
+                          hint="choose a writable place: --html report.html") from None
+    for note in missing:
+        print(f"book: warning: the report has no pictures from one engine: {note}", file=sys.stderr)
+    print(f"wrote {output}", file=sys.stderr if quiet else sys.stdout)
 
 
 def _preview(args) -> int:
