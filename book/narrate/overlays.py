@@ -323,6 +323,11 @@ def require_encoder() -> None:
     except ImportError:
         raise speech.ToolError("the MP3 encoder for --read-aloud (PyPI lameenc) is not installed",
                                hint="pip install 'book[read-aloud]' (in a clone: pip install -e '.[read-aloud]')") from None
+    try:
+        import pysbd  # noqa: F401
+    except ImportError:
+        raise speech.ToolError("the sentence splitter for --read-aloud (PyPI pysbd) is not installed",
+                               hint="pip install 'book[read-aloud]' (in a clone: pip install -e '.[read-aloud]')") from None
 
 
 def encode_mp3(pcm: bytes, rate: int) -> bytes:
