@@ -76,7 +76,8 @@ def test_readme_set_up_in_a_fresh_clone(tmp_path):
     assert (clone / "dist" / "the-top-5-benefits-of-using-gabapentin-for-back-pain-relief.epub").is_file()
     venv_python = clone / ".venv" / "bin" / "python"
     assert venv_python.is_file() and (clone / ".venv" / "bin" / "book").is_file(), "book is the clone's own"
-    where = subprocess.run([str(venv_python), "-c", "import book; print(book.__file__)"], env=env,
+    # Asked from a folder with no `book/` in it, so the import comes from the installed package.
+    where = subprocess.run([str(venv_python), "-c", "import book; print(book.__file__)"], env=env, cwd=tmp_path,
                            capture_output=True, text=True, timeout=60).stdout.strip()
     assert Path(where).resolve().is_relative_to(clone.resolve()), where
 
@@ -91,5 +92,5 @@ def test_readme_set_up_in_a_fresh_clone(tmp_path):
     # The test packages went into the clone's virtual environment, not the developer's Python.
     for module in ("pytest", "pysbd", "babel", "langcodes", "rich", "watchfiles"):
         found = subprocess.run([str(venv_python), "-c", f"import {module}; print({module}.__file__)"], env=env,
-                               capture_output=True, text=True, timeout=60)
+                               cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert found.returncode == 0 and str(clone / ".venv") in found.stdout, (module, found.stdout, found.stderr)
