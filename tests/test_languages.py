@@ -107,3 +107,41 @@ def test_epubcheck_and_ace_clean(books, name):
     assert (report.fatals, report.errors, report.warnings) == (0, 0, 0), [str(m) for m in report.messages]
     ace = checkers.run_ace(books[name], report_dir=ROOT / "test-artifacts" / "ace" / name)
     assert ace.violations == (), [str(v) for v in ace.violations]
+
+
+def test_text_after_an_inline_element_runs_on_in_its_sentence():
+    """"Nobody came to the *kitchen* that morning.": the text after the emphasis starts with a
+    space, which is not a sentence of its own."""
+    from book.narrate.sentences import split
+
+    assert split(" that morning.", "en") == [(" that morning.", True)]
+    assert split("Nobody came to the ", "en") == [("Nobody came to the ", False)]
+
+
+def test_a_long_paragraph_is_given_to_pysbd_in_bounded_pieces(monkeypatch):
+    """pysbd's time grows with the square of the text: a hostile 30,000-character paragraph is
+    split in pieces of at most CHUNK characters, and an ordinary long one exactly as a whole."""
+    from book.narrate import sentences
+
+    seen = []
+    real = sentences._segmenter
+
+    class Recording:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def segment(self, text):
+            seen.append(len(text))
+            return self.inner.segment(text)
+
+    monkeypatch.setattr(sentences, "_segmenter", lambda rules: Recording(real(rules)))
+    hostile = "a. " * 10000
+    pieces = sentences.split(hostile, "en")
+    assert "".join(p for p, _ in pieces) == hostile
+    assert max(seen) <= sentences.CHUNK + 2  # (+ the probe after a last piece)
+    seen.clear()
+    paragraph = " ".join(f"Sentence {i} is here, with Dr. Who and e.g. more." for i in range(100))
+    pieces = sentences.split(paragraph, "en")
+    assert "".join(p for p, _ in pieces) == paragraph
+    assert sum(ends for _p, ends in pieces) == 100, "every sentence ends once, none after Dr. or e.g."
+    assert max(seen) <= sentences.CHUNK + 2

@@ -22,6 +22,7 @@ import os
 import posixpath
 import subprocess
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,12 +131,19 @@ def mupdf_pages(epub: Path, documents: list[str]) -> list[bytes]:
         except (ImportError, ValueError, OSError):
             pass
 
-    try:
-        done = subprocess.run([sys.executable, "-m", "book.check.pages", str(epub), str(len(documents))],
-                              capture_output=True, timeout=MUPDF_TIMEOUT_S, stdin=subprocess.DEVNULL,
-                              preexec_fn=limit if os.name == "posix" else None)
-    except subprocess.TimeoutExpired:
-        return [b""] * len(documents)
+    # The child imports this very `book` (PYTHONPATH) and starts in an empty folder: `python -m`
+    # puts its folder first on the import path, and the folder `book check` runs in may hold
+    # anything, a `book/` package of someone else's included.
+    here = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))
+    with tempfile.TemporaryDirectory(prefix="book-mupdf-") as empty:
+        try:
+            done = subprocess.run([sys.executable, "-m", "book.check.pages", str(Path(epub).resolve()),
+                                   str(len(documents))], capture_output=True, timeout=MUPDF_TIMEOUT_S,
+                                  stdin=subprocess.DEVNULL, cwd=empty, env=env,
+                                  preexec_fn=limit if os.name == "posix" else None)
+        except subprocess.TimeoutExpired:
+            return [b""] * len(documents)
     if done.returncode != 0:
         return [b""] * len(documents)
     pngs = [base64.b64decode(p) for p in json.loads(done.stdout)]

@@ -85,7 +85,7 @@ def _starts(text: str, rules: str) -> list[int]:
         begin = text.find(span.sent, at) if span.sent else -1
         if begin < 0:
             continue
-        if begin > 0:
+        if text[:begin].strip():  # not the spaces a run of text starts with
             starts.append(begin)
         at = begin + len(span.sent)
     return starts
@@ -116,12 +116,37 @@ def _join_abbreviations(pieces: list[str]) -> list[str]:
     return out
 
 
+# pysbd's time grows with the square of a text's length (30,000 characters of "a. a. a." take
+# 20 s), so a long run of text is given to it in pieces of at most this many characters, each
+# cut after sentence punctuation and a space where there is one (else at a space), so a hostile
+# paragraph costs seconds, not hours, and an ordinary one is split exactly as a whole.
+CHUNK = 1000
+_CUT = re.compile(r"[.!?…؟।॥。！？][\"'”’»)\]」』）]*\s+")
+
+
 def split(text: str, lang: str) -> list[tuple[str, bool]]:
     """Text (one run of text between inline elements) → [(piece, ends_sentence)]: the pieces,
-    joined, are `text`, each with the spaces that follow it.  The last piece ends its sentence
-    only when it ends in sentence punctuation that pysbd would break after if more text
-    followed ("… weeks. " before a note reference or an emphasised next sentence), not after an
-    abbreviation ("Dr. " before an emphasised name)."""
+    joined, are `text`, each with the spaces that follow it; pieces that do not end a sentence
+    run on into the next.  The last piece ends its sentence only when it ends in sentence
+    punctuation that pysbd would break after if more text followed ("… weeks. " before a note
+    reference or an emphasised next sentence), not after an abbreviation ("Dr. " before an
+    emphasised name)."""
+    out: list[tuple[str, bool]] = []
+    start = 0
+    while len(text) - start > CHUNK:
+        window = text[start + CHUNK // 2:start + CHUNK]
+        cuts = list(_CUT.finditer(window))
+        if cuts:
+            end = start + CHUNK // 2 + cuts[-1].end()
+        else:
+            space = window.rfind(" ")
+            end = start + CHUNK // 2 + space + 1 if space >= 0 else start + CHUNK
+        out += _split(text[start:end], lang)
+        start = end
+    return out + _split(text[start:], lang)
+
+
+def _split(text: str, lang: str) -> list[tuple[str, bool]]:
     if not text.strip():
         return [(text, False)] if text else []
     rules = rules_for(lang)
