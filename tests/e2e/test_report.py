@@ -202,3 +202,40 @@ def test_report_is_self_contained_and_escapes_the_book(tmp_path):
                                                     for s in re.findall(r'src="([^"]+)"', out))
     assert out.count("not drawn") == 1
     assert io.StringIO(out).read().startswith("<!DOCTYPE html>")
+
+
+def test_without_the_engines_the_report_says_so(tmp_path, monkeypatch):
+    """No PyMuPDF and no Chromium: the report is still written, with a note for each engine and
+    'not drawn' where its pictures would be; the command says so in one warning line each."""
+    import builtins
+
+    from book import build
+    from book.check import pages as pageslib
+    from book.check import tools
+
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: T\nlang: en\n---\n# H\n\nText.\n", "utf-8")
+    epub = build(src, tmp_path / "a.epub").output
+    real_import = builtins.__import__
+
+    def no_pymupdf(name, *args, **kwargs):
+        if name == "pymupdf":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    def no_chromium():
+        raise tools.ToolMissing("Chromium is not installed")
+
+    monkeypatch.setattr(builtins, "__import__", no_pymupdf)
+    monkeypatch.setattr(tools, "find_chromium", no_chromium)
+    drawn, missing = pageslib.pages(epub, 4)
+    assert len(drawn) == 4 and all(p.chromium is None and p.mupdf is None for p in drawn)
+    assert len(missing) == 2 and any("PyMuPDF" in m and "book[report]" in m for m in missing), missing
+
+    from book.check import CheckReport
+    from book.check.report import write_html
+
+    out = tmp_path / "r.html"
+    assert write_html(CheckReport(epub, None, None, [], []), out) == missing
+    html_text = out.read_text("utf-8")
+    assert html_text.count("not drawn") == 8 and "book[report]" in html_text
