@@ -57,7 +57,16 @@ def spine_documents(epub: Path, count: int) -> list[str]:
 
 
 def chromium_pages(epub: Path, documents: list[str]) -> list[bytes]:
-    """A PNG of the first screen of each document, as Chromium lays it out at WIDTH × HEIGHT."""
+    """A PNG of the first screen of each document, as Chromium lays it out at WIDTH × HEIGHT.
+    Run in a thread of its own: Playwright's synchronous API refuses a thread whose asyncio
+    loop is running (a caller inside asyncio, or another Playwright session)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_chromium_pages, epub, documents).result()
+
+
+def _chromium_pages(epub: Path, documents: list[str]) -> list[bytes]:
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright

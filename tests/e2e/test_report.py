@@ -44,7 +44,15 @@ def check_html(epub: Path, report: Path, *extra: str) -> subprocess.CompletedPro
 
 
 def open_report(report: Path) -> dict:
-    """The report in Chromium: its console errors, its pictures (loaded?, width), its text."""
+    """The report in Chromium: its console errors, its pictures (loaded?, width), its text.  In
+    a thread of its own: another test's Playwright session may hold this thread's event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_open_report, report).result()
+
+
+def _open_report(report: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
