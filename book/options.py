@@ -61,7 +61,9 @@ class BuildOptions:
     """Seconds since 1970 stamped as ``dcterms:modified``; None: ``SOURCE_DATE_EPOCH``, else
     the book's `date`, else 2000-01-01 — never the clock, so the same source gives the same bytes."""
     progress: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
-    """Called with a short line at each step of a long build ("rendering 200 chapter(s)")."""
+    """Called with a short line at each step of a long build ("rendering 200 chapter(s)").  If
+    it also has a ``count(done, total)`` method, that is called as a step that counts advances
+    (the sentences of ``read_aloud`` being spoken); book's command line draws a bar with it."""
     memory: Memory | None = field(default=None, compare=False, repr=False)
     """What a long-running process keeps between builds (``book build --watch``): the last
     build's chapters and compressed entries (:class:`book.cache.Memory`)."""

@@ -136,9 +136,20 @@ def test_statement_without_metadata():
 def test_summary_languages(built, tmp_path):
     assert Epub(built["arabic"]).meta("schema:accessibilitySummary")[0].startswith("هذا المنشور نص")
     assert Epub(built["japanese"]).meta("schema:accessibilitySummary")[0].startswith("この出版物はテキストで")
+    # A language the W3C Display Guide has no translation for (Swahili): the English summary,
+    # marked as English.
+    src = tmp_path / "sw.md"
+    src.write_text("---\ntitle: Kitabu\nlang: sw\n---\n\n# Moja\n\nMaandishi.\n", "utf-8")
+    epub = Epub(build(src, tmp_path / "sw.epub").output)
+    summary = epub.opf.xpath("//opf:meta[@property='schema:accessibilitySummary']", namespaces={"opf": "http://www.idpf.org/2007/opf"})[0]
+    assert summary.text.startswith("This publication is text")
+    assert summary.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    # Dutch, which book has no sentences for but the Display Guide has words for: the guide's
+    # Dutch statements of this book's metadata, in the book's language (no xml:lang of its own).
     src = tmp_path / "nl.md"
     src.write_text("---\ntitle: Boek\nlang: nl\n---\n\n# Een\n\nTekst.\n", "utf-8")
     epub = Epub(build(src, tmp_path / "nl.epub").output)
     summary = epub.opf.xpath("//opf:meta[@property='schema:accessibilitySummary']", namespaces={"opf": "http://www.idpf.org/2007/opf"})[0]
-    assert summary.text.startswith("This publication is text")
-    assert summary.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+    assert summary.text == ("Leesmethoden: Het uiterlijk kan worden aangepast. Leesbaar in hardop voorlezen of "
+                            "dynamische braille. Navigatie: Inhoudsopgave. Koppen. Gevaren: Geen gevaren."), summary.text
+    assert summary.get("{http://www.w3.org/XML/1998/namespace}lang") is None

@@ -307,7 +307,8 @@ def test_footnotes_stay_with_their_section(tmp_path):
 @pytest.mark.parametrize("lang, shown", [
     ("en", "14 March 2024"), ("en-US", "March 14, 2024"), ("es", "14 de marzo de 2024"), ("fr", "14 mars 2024"),
     ("de", "14. März 2024"), ("ar", "14 مارس 2024"), ("he", "14 במרץ 2024"), ("ja", "2024年3月14日"),
-    ("sw", "2024-03-14"),  # no month names for this language: the ISO date, which is neutral
+    ("hi", "14 मार्च 2024"), ("zh", "2024年3月14日"), ("sw", "14 Machi 2024"), ("pt-BR", "14 de março de 2024"),
+    ("ain", "2024-03-14"),  # a registered language CLDR has no month names for: the ISO date, which is neutral
 ])
 def test_the_title_page_shows_the_date_as_readers_of_the_language_write_it(tmp_path, lang, shown):
     """A date reads well on the page and aloud (a speech engine says an ISO date digit group by

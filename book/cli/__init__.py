@@ -101,10 +101,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Check any EPUB: validity (EPUBCheck), accessibility (DAISY Ace and book's own rules), "
                     "and print the accessibility statement a reading system would show, in the words of "
                     "the W3C Accessibility Metadata Display Guide.",
-        epilog="examples:\n  book check dist/my-book.epub\n  book check my-book.epub --json > report.json\n\n" + EPILOG,
+        epilog="examples:\n  book check dist/my-book.epub\n  book check my-book.epub --json > report.json\n"
+               "  book check my-book.epub --html report.html\n\n" + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("epub", metavar="BOOK.epub", help="the EPUB to check")
     c.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    c.add_argument("--html", metavar="REPORT.html",
+                   help="also write a self-contained HTML report: the statement, every finding with its place, "
+                        "EPUBCheck's and Ace's results, and the first pages as Chromium and MuPDF draw them "
+                        "(the pictures need the book[report] extra)")
     c.add_argument("--no-ace", action="store_true", help="skip DAISY Ace (then the check cannot pass)")
     c.add_argument("--no-epubcheck", action="store_true", help="skip EPUBCheck (then the check cannot pass)")
     _debug_option(c)
@@ -240,7 +245,15 @@ def _build(args) -> int:
             run()  # the same error as without --watch: there is nothing to watch
         return watch(batch.sources[0], lambda memory: _summary(o := run(memory)) + _rendered(o),
                      say=console(args.quiet), output=args.output)
-    outcome = run()
+    if options.progress is not None:  # on a terminal: rich's spinner, and a bar while speaking
+        from .progress import Steps
+
+        steps = Steps()
+        options = replace(options, progress=steps)
+        with steps:
+            outcome = run()
+    else:
+        outcome = run()
     if not args.quiet:
         print(_summary(outcome))
         if args.onix:
@@ -289,24 +302,17 @@ def _build_batch(args, batch, options: BuildOptions) -> int:
     executor = None
     if args.dask_scheduler:
         executor = _dask_executor(args.dask_scheduler)
-    show = not args.quiet and sys.stderr.isatty()
-    failed = 0
+    from .progress import Batch, on_terminal
 
-    def tick(outcome: Outcome | None, done: int, total: int) -> None:
-        nonlocal failed
-        failed += outcome is not None and not outcome.ok
-        if show:
-            print(f"\rbook: built {done - failed} of {total}" + (f", {failed} failed" if failed else ""),
-                  end="", file=sys.stderr, flush=True)
-
-    tick(None, 0, len(batch.sources))
-    try:
-        outcomes = build_many(batch, out_dir, options, executor, on_done=tick)
-    finally:
-        if executor is not None:
-            executor.shutdown()
-    if show:
-        print(file=sys.stderr)
+    # A rich bar (count, rate, time left) on a terminal; nothing when stderr is a file or pipe.
+    with Batch(on_terminal(args.quiet)) as bar:
+        bar.tick(None, 0, len(batch.sources))
+        try:
+            outcomes = build_many(batch, out_dir, options, executor, on_done=bar.tick)
+        finally:
+            if executor is not None:
+                executor.shutdown()
+    failed = bar.failed
     for o in outcomes:  # the books built, in the order given
         if o.ok:
             _print_warnings(o, args.quiet)
@@ -361,8 +367,15 @@ def _check(args) -> int:
 
     from ..check.statement import render_text
 
-    progress = None if args.json or not sys.stderr.isatty() else (lambda m: print(f"book: {m}", file=sys.stderr))
-    result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace, progress=progress)
+    from .progress import Steps, on_terminal
+
+    if not args.json and on_terminal():
+        with Steps() as steps:  # a spinner with the step and the time, gone when the check ends
+            result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace, progress=steps)
+    else:
+        result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace)
+    if args.html:
+        _html_report(result, args.html, quiet=args.json)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return EXIT_OK if result.ok else EXIT_CHECK
@@ -389,6 +402,24 @@ def _check(args) -> int:
     print()
     print("PASS" if result.ok else "FAIL")
     return EXIT_OK if result.ok else EXIT_CHECK
+
+
+def _html_report(result, output: str, quiet: bool) -> None:
+    """`book check --html`: the report beside the usual output; an engine that is not installed
+    leaves its pictures out (said on stderr and in the report), never the report."""
+    from ..errors import OutputError
+    from ..check.report import write_html
+
+    if Path(output).is_dir():
+        raise OutputError(f"'{output}' is a folder", file=output, hint="give a file name: --html report.html")
+    try:
+        missing = write_html(result, output)
+    except OSError as e:
+        raise OutputError(f"cannot write the report ({e.strerror or e})", file=output,
+                          hint="choose a writable place: --html report.html") from None
+    for note in missing:
+        print(f"book: warning: the report has no pictures from one engine: {note}", file=sys.stderr)
+    print(f"wrote {output}", file=sys.stderr if quiet else sys.stdout)
 
 
 def _preview(args) -> int:

@@ -7,10 +7,12 @@ the rendered chapters and compressed entries of the last build in memory, and wr
 atomically as every build does, so a reader that reopens it never sees half a book.
 
 Whether a file changed is decided by comparing the size and modification time of every file
-under the book's folder (one `stat` each: about a millisecond for a 200-chapter book).  On Linux
-the kernel's inotify wakes the watcher as soon as a file in one of those folders is written, so a
-save is seen at once and nothing runs while nothing changes; elsewhere the files are looked at a
-few times a second.  A build that fails prints its problems and the watcher waits for the next
+under the book's folder (one `stat` each: about a millisecond for a 200-chapter book).  The
+operating system wakes the watcher as soon as a file in one of those folders is written —
+watchfiles (Rust `notify`: inotify on Linux, FSEvents on macOS, ReadDirectoryChangesW on
+Windows) — so a save is seen at once and nothing runs while nothing changes; where it cannot
+(watchfiles missing, the system's limit of watches reached) the files are looked at a few
+times a second.  A build that fails prints its problems and the watcher waits for the next
 change; Ctrl-C stops it.
 """
 
@@ -21,7 +23,6 @@ import html
 import os
 import posixpath
 import re
-import select
 import sys
 import time
 from pathlib import Path
@@ -29,11 +30,12 @@ from urllib.parse import unquote
 
 from ..errors import BookError, printable
 
-# Seconds between two looks at the files without inotify: short enough that a save shows up at
-# once, long enough to cost nothing.  With inotify, a look happens on each wake-up, and at least
-# this often anyway (a folder made after the watcher started is not watched until then).
+# Seconds between two looks at the files without the operating system's notifications: short
+# enough that a save shows up at once, long enough to cost nothing.  With them, a look happens on
+# each wake-up, and at least this often anyway (a folder made while the watcher waits is watched
+# from the next look on).
 INTERVAL = 0.1
-INOTIFY_INTERVAL = 1.0
+NOTIFY_INTERVAL = 1.0
 SETTLE = 0.01  # after a wake-up, until the writes stop (an editor saves in several steps)
 # Folders never watched: the caches book writes, version control, dependencies.
 _SKIP_DIRS = {"node_modules", "__pycache__"}
@@ -130,7 +132,7 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
     out = Path(output).resolve() if output else None
     memory = cachelib.Memory()  # the last build's chapters and compressed entries (book.cache)
     say(f"watching {sourcelib.display(root)}/ for changes (Ctrl-C to stop)")
-    wake = _Inotify.open()
+    wake = _Wake(stop)
     status = 0
     try:
         files, folders = scope(path)
@@ -142,14 +144,11 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
             while True:
                 if stop is not None and stop():
                     return status
-                if wake is None:
-                    time.sleep(interval)
-                else:
-                    for folder in folders:
-                        wake.watch_tree(folder)
-                    for parent in {f.parent for f in files}:  # a lone article's folder, not below it
-                        wake.watch_tree(parent, recursive=False)
-                    wake.wait(max(interval, INOTIFY_INTERVAL) if stop is None else interval)
+                # Each folder of the scope on its own (not recursively): the folders below a
+                # book's, and a lone article's folder but nothing below it but what it names.
+                watched = {d for folder in folders for d, _dirs, _files in _folders(folder)}
+                watched |= {str(f.parent) for f in files if f.parent.is_dir()}
+                wake.wait(watched, max(interval, NOTIFY_INTERVAL) if stop is None else interval, interval)
                 files, folders = scope(path)  # an edited article may name other files now
                 now = _look(files, folders, out)
                 if now != before:
@@ -164,64 +163,61 @@ def watch(source: str, run_build, *, say, interval: float = INTERVAL, output: st
         # EPUB of the build before, or none).
         return status
     finally:
-        if wake is not None:
-            wake.close()
+        wake.close()
         gc.unfreeze()  # the caller's collector as it was (see _settle_memory)
 
 
-class _Inotify:
-    """Linux inotify(7) through the C library: wakes the watcher when a file in a watched
-    folder is written, created, moved or removed.  Only a wake-up: what changed is still
-    decided by `snapshot`, so an event the watcher does not care about (the build writing its
-    own cache) costs one look and no build."""
+class _Stop:
+    """watchfiles asks its `stop_event` `is_set()` between two looks; the tests' `stop()`."""
 
-    _MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200  # MODIFY ATTRIB CLOSE_WRITE MOVED_FROM/TO CREATE DELETE
+    def __init__(self, stop):
+        self.is_set = stop
 
-    def __init__(self, libc, fd: int):
-        self.libc, self.fd = libc, fd
-        self.watched: set[tuple[str, int]] = set()  # (folder, inode): a folder made again is watched again
 
-    @classmethod
-    def open(cls) -> _Inotify | None:
-        if not sys.platform.startswith("linux"):
-            return None
-        try:
-            import ctypes
+class _Wake:
+    """Sleeps until a file in one of the watched folders is written, created, moved or
+    removed (watchfiles: the operating system's notifications), or `timeout` seconds pass.
+    Only a wake-up: what changed is still decided by `snapshot`, so an event the watcher does
+    not care about (the build writing its own cache) costs one look and no build."""
 
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        except (OSError, AttributeError):
-            return None
-        return cls(libc, fd) if fd >= 0 else None
+    def __init__(self, stop=None):
+        self.stop = _Stop(stop) if stop is not None else None
+        self.folders: frozenset[str] | None = None
+        self.events = None  # the watchfiles generator for `self.folders`
+        self.broken = False  # notifications failed once: look every `interval` from then on
 
-    def watch_tree(self, root: Path, recursive: bool = True) -> None:
-        """Watch `root` and, if `recursive`, the folders below it."""
-        for folder, _dirs, _files in (_folders(root) if recursive else [(str(root), [], [])]):
+    def wait(self, folders: set[str], timeout: float, interval: float) -> None:
+        folders = frozenset(f for f in folders if os.path.isdir(f))
+        if self.broken or not folders:
+            time.sleep(interval)
+            return
+        if folders != self.folders:  # a folder made or removed: watch the new set
+            self.close()
             try:
-                key = (folder, os.stat(folder).st_ino)
-            except OSError:
-                continue
-            if key not in self.watched and self.libc.inotify_add_watch(
-                    self.fd, os.fsencode(folder), self._MASK) >= 0:
-                self.watched.add(key)
-
-    def wait(self, timeout: float) -> bool:
-        """True when woken by an event (and the writes have settled), False on timeout."""
-        if not select.select([self.fd], [], [], timeout)[0]:
-            return False
-        while select.select([self.fd], [], [], SETTLE)[0]:
-            self._drain()
-        return True
-
-    def _drain(self) -> None:
+                import watchfiles
+            except ImportError:
+                self.broken = True
+                time.sleep(interval)
+                return
+            self.folders = folders
+            # No filter: `snapshot` decides what counts; `step` is how long the writes of one
+            # save may take to settle; `recursive=False`, since the folders below are listed.
+            self.events = watchfiles.watch(*sorted(folders), watch_filter=None, step=round(SETTLE * 1000),
+                                           stop_event=self.stop, rust_timeout=max(1, round(timeout * 1000)),
+                                           yield_on_timeout=True, recursive=False, raise_interrupt=True)
         try:
-            while os.read(self.fd, 65536):
-                pass
-        except BlockingIOError:
-            pass
+            next(self.events, None)
+        except (OSError, RuntimeError):
+            # The system's limit of watched folders reached, a folder gone while it was added
+            # (watchfiles raises either): look at the files instead, as without notifications.
+            self.close()
+            self.broken = True
+            time.sleep(interval)
 
     def close(self) -> None:
-        os.close(self.fd)
+        if self.events is not None:
+            self.events.close()
+        self.events = self.folders = None
 
 
 def _once(run_build, memory, say) -> int:

@@ -21,14 +21,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
 from ..cache import read_signed_entry, signed_entry, write_entry
-from . import speech
+from . import sentences, speech
 
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
@@ -46,9 +46,6 @@ BLOCKS = LEAF_BLOCKS | {f"{{{XHTML}}}{t}" for t in
                         "div section aside blockquote ul ol dl table thead tbody tfoot tr figure pre nav hr "
                         "header footer article".split()}
 SKIP = {f"{{{XHTML}}}{t}" for t in ("pre", "code", "nav")}
-# A sentence ends at ., !, ?, … (Latin, Cyrillic, Greek, Arabic ؟) followed by space, or at the
-# CJK full stops (which need no space).
-_END = re.compile(r"(?:[.!?…؟]+[\"'”’»)\]]*\s+)|(?:[。！？]+[」』）]*\s*)")
 
 
 @dataclass
@@ -103,49 +100,21 @@ def _speakable(el) -> str:
     return re.sub(r"\s+", " ", "".join(parts)).strip()
 
 
-_TERMINAL = re.compile(r"[.!?…؟。！？][\"'”’»)\]」』）]*$")
+_TERMINAL = re.compile(r"[.!?…؟।॥。！？][\"'”’»)\]」』）]*$")
 
 
 def _is_noteref(el) -> bool:
     return any(n.get(f"{{{OPS}}}type") == "noteref" or n.get("role") == "doc-noteref" for n in el.iter())
 
 
-# Words written with a full stop that does not end the sentence ("Dr. Patel", "e.g. walking"):
-# titles and abbreviations common in English, Spanish, French and German articles, compared
-# lower-cased and without their inner full stops ("e.g." → "eg").
-_ABBREVIATIONS = frozenset("""
-dr mr mrs ms mx prof sr sra srta dra jr st mt vs eg ie cf approx fig figs no nos vol pp ca
-dept univ mme mlle mgr bzw zb usw evtl ggf dh
-""".split())
-_WORD_BEFORE = re.compile(r"(\w[\w.]*)$")
+def split_text(text: str, lang: str = "en") -> list[tuple[str, bool]]:
+    """Text → [(piece, ends_sentence)], by the sentence rules of `lang` (book.narrate.sentences:
+    pysbd, chosen by measurement)."""
+    return sentences.split(text, lang)
 
 
-def _ends_sentence(text: str, m: re.Match) -> bool:
-    """Whether the match of _END really ends a sentence: a lone full stop after an abbreviation,
-    or before a word in lower case ("… etc. and more"), does not."""
-    if m.group().strip() != ".":
-        return True
-    word = _WORD_BEFORE.search(text, 0, m.start())
-    if word and word.group(1).replace(".", "").lower() in _ABBREVIATIONS:
-        return False
-    return not text[m.end():m.end() + 1].islower()
-
-
-def split_text(text: str) -> list[tuple[str, bool]]:
-    """Text → [(piece, ends_sentence)]."""
-    out, start = [], 0
-    for m in _END.finditer(text):
-        if not _ends_sentence(text, m):
-            continue
-        out.append((text[start:m.end()], True))
-        start = m.end()
-    if start < len(text):
-        out.append((text[start:], False))
-    return out
-
-
-def _wrap_block(block, next_id) -> list:
-    """Wrap the sentences of one block in spans; returns the spans in order."""
+def _wrap_block(block, next_id, lang: str = "en") -> list:
+    """Wrap the sentences of one block (its text in `lang`) in spans; returns the spans in order."""
     tokens: list[tuple[str, object]] = []
     if block.text:
         tokens.append(("text", block.text))
@@ -187,7 +156,7 @@ def _wrap_block(block, next_id) -> list:
             if ended_before_note and value[:1].isspace():
                 close()
             ended_before_note = bool(_TERMINAL.search(value))
-            for piece, ends in split_text(value):
+            for piece, ends in split_text(value, lang):
                 if current is None:
                     lead = piece[: len(piece) - len(piece.lstrip())]
                     if lead:
@@ -252,7 +221,7 @@ def segment(file_name: str, data: bytes, doc_index: int, lang: str) -> Narrated:
         if not isinstance(el.tag, str) or any(a.tag in SKIP for a in el.iterancestors()) or el.tag in SKIP:
             continue
         if el.tag in LEAF_BLOCKS:
-            for span in _wrap_block(el, next_id):
+            for span in _wrap_block(el, next_id, _lang_of(el, lang)):
                 narrated.sentences.append(Sentence(span.get("id"), _speakable(span), _lang_of(span, lang),
                                                    _kind_of(span)))
         elif el.tag == f"{{{XHTML}}}img" and el.get("alt") and not any(
@@ -335,12 +304,18 @@ def synthesise(docs: list[Narrated], engine: speech.Engine, cache: SpeechCache, 
     if todo:
         if progress:
             progress(f"speaking {len(todo)} sentence(s) ({len(jobs) - len(todo)} from the cache)")
+        # A progress that counts (book's command line draws a bar with it) is told how many
+        # sentences are spoken, as each is done.
+        count = getattr(progress, "count", None)
         with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 2) as pool:
-            futures = {key: pool.submit(engine.speak, text, voice) for key, (text, voice) in todo.items()}
-            for key, fut in futures.items():
+            futures = {pool.submit(engine.speak, text, voice): key for key, (text, voice) in todo.items()}
+            for done, fut in enumerate(as_completed(futures), 1):
+                key = futures[fut]
                 clips[key] = fut.result()
                 cache.misses += 1
                 cache.put(key, clips[key])
+                if count is not None:
+                    count(done, len(todo))
     return {job: clips[key] for job, (key, _t, _v) in jobs.items()}
 
 
@@ -362,6 +337,11 @@ def require_encoder() -> None:
         import lameenc  # noqa: F401
     except ImportError:
         raise speech.ToolError("the MP3 encoder for --read-aloud (PyPI lameenc) is not installed",
+                               hint="pip install 'book[read-aloud]' (in a clone: pip install -e '.[read-aloud]')") from None
+    try:
+        import pysbd  # noqa: F401
+    except ImportError:
+        raise speech.ToolError("the sentence splitter for --read-aloud (PyPI pysbd) is not installed",
                                hint="pip install 'book[read-aloud]' (in a clone: pip install -e '.[read-aloud]')") from None
 
 

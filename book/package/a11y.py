@@ -169,7 +169,9 @@ def discover(meta: Metadata, content: Content) -> Discovery:
         modes = list(a.access_modes)
     if a.access_modes_sufficient:
         sufficient = [tuple(x.split(",")) for x in a.access_modes_sufficient]
-    summary = a.summary or _summary(meta, content, visual, all_described, hazards)
+    summary = a.summary or (_summary(meta, content, visual, all_described, hazards)
+                            if meta.primary_language in _SUMMARY or not _guide_speaks(meta.lang) else
+                            _guide_summary(meta.lang, modes, sufficient, features, hazards))
     return Discovery(tuple(modes), tuple(sufficient), tuple(features), tuple(hazards), summary)
 
 
@@ -194,8 +196,45 @@ def _summary(meta: Metadata, content: Content, visual: bool, all_described: bool
     return ("" if meta.primary_language in _NO_SPACES else " ").join(parts)
 
 
+def _guide_speaks(lang: str) -> bool:
+    from ..check.display_words import vocabulary_for
+
+    return vocabulary_for(lang) is not None
+
+
+# How a summary made of the Display Guide's statements ends a field: its full stop and the
+# colon after the field's name, where the language's differ from ". " and ": ".
+_STOPS = {"hi": ("।", ": "), "zh": ("。", "："), "ja": ("。", "："), "ko": (".", ": "), "th": (" ", ": ")}
+
+
+def _guide_summary(lang: str, modes, sufficient, features, hazards) -> str:
+    """A summary for a language book has no sentences of its own for, made of the W3C Display
+    Guide's translated statements of this very metadata (the ways of reading, navigation, rich
+    content and hazards; the conformance claim is decided later and has its own metadata),
+    each statement a sentence after its field's name: a Hindi book's summary in Hindi, not in
+    English (WCAG 3.1.1)."""
+    from ..check.display_words import localize
+    from ..check.statement import Field, statement
+
+    english = statement({"schema:accessMode": list(modes),
+                         "schema:accessModeSufficient": [",".join(s) for s in sufficient],
+                         "schema:accessibilityFeature": list(features),
+                         "schema:accessibilityHazard": list(hazards)})
+    # Not the conformance field (decided later, with metadata of its own), nor what is unknown:
+    # a summary says what the book has.
+    english = [Field(f.heading, tuple(x for x in f.statements if not x.startswith("No information")))
+               for f in english if f.heading not in ("Conformance", "Accessibility summary")]
+    _tag, fields = localize(english, lang)
+    primary = lang.split("-")[0].lower()
+    stop, colon = _STOPS.get(primary, (".", ": "))
+    space = "" if primary in _NO_SPACES else " "
+    return space.join(f"{f.heading}{colon}" + space.join(f"{x}{stop}" for x in f.statements)
+                      for f in fields if f.statements)
+
+
 def summary_language(meta: Metadata) -> str:
-    """The language the generated summary is in (it falls back to English)."""
+    """The language the generated summary is in: the book's, when book has sentences for it
+    or the W3C Display Guide has a translation; else English."""
     if meta.accessibility.summary:
         return meta.lang
-    return meta.lang if meta.primary_language in _SUMMARY else "en"
+    return meta.lang if meta.primary_language in _SUMMARY or _guide_speaks(meta.lang) else "en"

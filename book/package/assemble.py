@@ -16,7 +16,7 @@ from ..render import images, longdesc, passes
 from ..source import Chapter, Source, resolve_inside
 from . import cover as coverlib
 from .documents import NavEntry, esc, nav_document, ncx_document, nest, xhtml
-from .l10n import human_date, label_lang, labels, lang_attrs
+from .l10n import human_date, join_names, label_lang, labels, lang_attrs
 from .styles import stylesheet
 from .writer import PackageItem
 
@@ -89,7 +89,7 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
         cover_alt = meta.cover_alt
     else:
         cover_data, cover_type, ext = cover_png, "image/png", "png"
-        authors = ", ".join(meta.authors)
+        authors = join_names(meta.authors, llang)
         cover_alt = (lab["cover_alt"] if authors else lab["cover_alt_noauthor"]).format(title=meta.title, authors=authors)
     cover_file = f"images/cover.{ext}"
     items.insert(0, PackageItem(cover_file, cover_data, cover_type, properties=("cover-image",), uid=cover_id))
@@ -109,7 +109,7 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     if meta.subtitle:
         tp.append(f'<p class="subtitle">{esc(meta.subtitle)}</p>')
     if meta.authors:
-        tp.append(f'<p class="author">{esc(", ".join(meta.authors))}</p>')
+        tp.append(f'<p class="author">{esc(join_names(meta.authors, meta.lang))}</p>')
     if meta.publisher:
         tp.append(f'<p class="publisher">{esc(meta.publisher)}</p>')
     if meta.date:

@@ -113,7 +113,8 @@ def kobo_document(data: bytes) -> bytes:
     style.tail = "\n"
     _wrap_body(body)
     taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
-    _add_spans(body, taken)
+    # Sentences end where the document's language ends them (book.narrate.sentences).
+    _add_spans(body, taken, root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang") or "en")
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", doctype="<!DOCTYPE html>")
 
 
@@ -130,8 +131,9 @@ def _wrap_body(body) -> None:
 class _Counter:
     """kobo.P.S: a new P for each paragraph that has text (or for a picture), S from 1 in it."""
 
-    def __init__(self, taken: set[str]):
+    def __init__(self, taken: set[str], lang: str = "en"):
         self.taken = taken
+        self.lang = lang
         self.para = 0
         self.seg = 0
         self.owner = None  # the block whose text the last span held
@@ -161,11 +163,11 @@ def _span(ident: str, text: str):
     return span
 
 
-def _pieces(text: str) -> list[tuple[str, str, str]]:
+def _pieces(text: str, lang: str = "en") -> list[tuple[str, str, str]]:
     """Text → [(white space before, sentence, white space after)]; the spaces stay outside the
     spans, so the text reads and wraps exactly as before."""
     out = []
-    for piece, _ends in split_text(text):
+    for piece, _ends in split_text(text, lang):
         body = piece.strip()
         if not body:
             if out:
@@ -182,7 +184,7 @@ def _pieces(text: str) -> list[tuple[str, str, str]]:
 def _spans_for(text: str, owner, counter: _Counter) -> tuple[str, list]:
     """(text before the first span, [spans with their tails]) for a run of text."""
     before, spans = "", []
-    for lead, sentence, trail in _pieces(text):
+    for lead, sentence, trail in _pieces(text, counter.lang):
         if not sentence:
             before += lead
             continue
@@ -196,8 +198,8 @@ def _spans_for(text: str, owner, counter: _Counter) -> tuple[str, list]:
     return before, spans
 
 
-def _add_spans(body, taken: set[str]) -> None:
-    counter = _Counter(taken)
+def _add_spans(body, taken: set[str], lang: str = "en") -> None:
+    counter = _Counter(taken, lang)
 
     def walk(el):
         if el.tag in _SKIP:

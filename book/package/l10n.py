@@ -3,6 +3,9 @@ language must match its text, so an Arabic book gets Arabic labels, not English 
 
 from __future__ import annotations
 
+import datetime as _dt
+import functools
+
 LABELS = {
     "en": {"contents": "Contents", "disclaimer": "Disclaimer", "landmarks": "Landmarks", "cover": "Cover",
            "titlepage": "Title page", "start": "Start of the text", "by": "by", "code": "Code",
@@ -27,40 +30,71 @@ LABELS = {
     "ja": {"contents": "目次", "disclaimer": "免責事項", "landmarks": "ランドマーク", "cover": "表紙",
            "titlepage": "扉", "start": "本文の始まり", "by": "著", "code": "コード",
            "cover_alt": "{authors}『{title}』の表紙。", "cover_alt_noauthor": "『{title}』の表紙。"},
+    "hi": {"contents": "विषय-सूची", "disclaimer": "अस्वीकरण", "landmarks": "मुख्य स्थान", "cover": "आवरण",
+           "titlepage": "शीर्षक पृष्ठ", "start": "पाठ का आरंभ", "by": "लेखक", "code": "कोड",
+           "cover_alt": "{authors} की पुस्तक “{title}” का आवरण।", "cover_alt_noauthor": "“{title}” का आवरण।"},
+    "zh": {"contents": "目录", "disclaimer": "免责声明", "landmarks": "导航标志", "cover": "封面",
+           "titlepage": "扉页", "start": "正文开始", "by": "作者", "code": "代码",
+           "cover_alt": "{authors}著《{title}》的封面。", "cover_alt_noauthor": "《{title}》的封面。"},
 }
 
 
-# Month names for the date on the title page, in the languages book has labels for.
-_MONTHS = {
-    "en": "January February March April May June July August September October November December",
-    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
-    "ar": "يناير فبراير مارس أبريل مايو يونيو يوليو أغسطس سبتمبر أكتوبر نوفمبر ديسمبر",
-    "he": "ינואר פברואר מרץ אפריל מאי יוני יולי אוגוסט ספטמבר אוקטובר נובמבר דצמבר",
-}
+def _babel_locale(lang: str):
+    """The CLDR locale (Babel) nearest to a BCP 47 tag: language-script-region, then without the
+    region, then the language alone; None when CLDR has no data for the language.  A bare `en`
+    is CLDR's `en_001`, "world English" (14 March 2024): CLDR's `en` is US English, and a book
+    tagged `en` says nothing about the United States."""
+    import langcodes
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        tag = langcodes.Language.get(lang)
+    except (ValueError, LookupError):
+        return None
+    language = (tag.language or "").lower()
+    if not language:
+        return None
+    if language == "en" and not tag.territory:
+        return Locale("en", "001")
+    for script, territory in ((tag.script, tag.territory), (tag.script, None), (None, tag.territory), (None, None)):
+        try:
+            return Locale(language, territory=territory, script=script)
+        except (UnknownLocaleError, ValueError, TypeError):
+            continue
+    return None
 
 
+@functools.lru_cache(maxsize=256)
 def human_date(iso: str, lang: str) -> str:
     """A YYYY-MM-DD date as a reader of `lang` writes it ("14 March 2024", "March 14, 2024" in
-    US English, "14. März 2024", "2024年3月14日"), so it reads well on the page and aloud (a
-    speech engine says an ISO date digit group by digit group).  The ISO form stays in the
-    `<time datetime>` around it.  Other languages, and anything else, keep the ISO form."""
+    US English, "14. März 2024", "2024年3月14日", "14 मार्च 2024"), so it reads well on the page
+    and aloud (a speech engine says an ISO date digit group by digit group).  The words and the
+    order are CLDR's "long" date format for the locale (Babel), so every language CLDR knows gets
+    its own.  The ISO form stays in the `<time datetime>` around it; a language CLDR has no data
+    for, or anything but a real date, keeps the ISO form, which is neutral."""
     try:
-        year, month, day = (int(x) for x in iso.split("-"))
-    except ValueError:
+        day = _dt.date.fromisoformat(iso)
+    except (TypeError, ValueError):
         return iso
-    primary = lang.split("-")[0].lower()
-    if primary == "ja":
-        return f"{year}年{month}月{day}日"
-    months = _MONTHS.get(primary)
-    if months is None or not 1 <= month <= 12:
+    locale = _babel_locale(lang)
+    if locale is None:
         return iso
-    name = months.split()[month - 1]
-    if primary == "en" and lang.lower() in ("en-us", "en-ph"):
-        return f"{name} {day}, {year}"
-    return {"es": f"{day} de {name} de {year}", "de": f"{day}. {name} {year}", "he": f"{day} ב{name} {year}",
-            "fr": f"{'1er' if day == 1 else day} {name} {year}"}.get(primary, f"{day} {name} {year}")
+    from babel.dates import format_date
+
+    return format_date(day, "long", locale=locale)
+
+
+def join_names(names, lang: str) -> str:
+    """Names as one phrase in the book's language, with CLDR's list pattern ("Ada, Grace and
+    Alan"; "Ada y Grace"; "Ada、Grace和Alan"): a screen reader reads "and" where a sighted
+    reader sees the comma.  Without CLDR data for the language, commas."""
+    names = list(names)
+    locale = _babel_locale(lang) if len(names) > 1 else None
+    if locale is None:
+        return ", ".join(names)
+    from babel.lists import format_list
+
+    return format_list(names, locale=locale)
 
 
 def labels(primary_language: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -34,11 +35,13 @@ _BCP47 = re.compile(
     re.VERBOSE,
 )
 
-# Languages written right to left (the Unicode CLDR "characterOrder" right-to-left set that
-# matters for books) and scripts that are.  EPUB 3.3 §5.4.1.8: `page-progression-direction`.
-_RTL_LANGUAGES = {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ks", "ku", "nqo", "ps", "sd", "syr",
-                  "ug", "ur", "yi", "ji"}
-_RTL_SCRIPTS = {"arab", "hebr", "nkoo", "rohg", "syrc", "thaa", "adlm", "mand", "samr"}
+# Scripts written right to left (the "rtl" column of CLDR's scriptMetadata; Unicode's
+# bidirectional class R/AL).  Which script a language is written in comes from CLDR's likely
+# subtags through langcodes, so `ar`, `ckb`, `yi` and `az-Arab` are right to left and `ku`
+# (Kurmanji, in Latin letters) and `az` are not.  EPUB 3.3 §5.4.1.8: `page-progression-direction`.
+_RTL_SCRIPTS = {"arab", "hebr", "nkoo", "rohg", "syrc", "thaa", "adlm", "mand", "samr", "mend", "yezi",
+                "hung", "phnx", "sogd", "sogo", "avst", "khar", "chrs", "elym", "hatr", "mani", "narb",
+                "nbat", "orkh", "palm", "phli", "phlp", "prti", "sarb", "ougr"}
 
 KNOWN_KEYS = (
     "title", "lang", "author", "subtitle", "publisher", "rights", "description", "subject",
@@ -57,50 +60,64 @@ HAZARDS = ("none", "unknown", "flashing", "noFlashingHazard", "unknownFlashingHa
            "unknownSoundHazard")
 
 
-# ISO 639-1: the two-letter primary language subtags of BCP 47.  Three-letter subtags (ISO 639-2/3)
-# are accepted as written; 4-8 letter primary subtags are reserved and none is registered, so
-# "English" or "german" is a language's name, not its tag (axe `valid-lang` rejects them too).
-ISO_639_1 = frozenset("""
-aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv cy da de
-dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu hy hz ia id
-ie ig ii ik in io is it iu iw ja ji jv jw ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb lg li
-ln lo lt lu lv mg mh mi mk ml mn mo mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om or os pa
-pi pl ps pt qu rm rn ro ru rw sa sc sd se sg sh si sk sl sm sn so sq sr ss st su sv sw ta te tg th
-ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu
-""".split())
-LANGUAGE_NAMES = {"english": "en", "spanish": "es", "español": "es", "french": "fr", "français": "fr",
-                  "german": "de", "deutsch": "de", "arabic": "ar", "japanese": "ja", "chinese": "zh",
-                  "italian": "it", "portuguese": "pt", "russian": "ru", "hebrew": "he", "dutch": "nl",
-                  "korean": "ko", "hindi": "hi", "turkish": "tr", "polish": "pl", "swedish": "sv"}
-
-
+@functools.lru_cache(maxsize=1024)
 def is_valid_language_tag(tag: str) -> bool:
-    m = _BCP47.match(tag or "")
-    if not m:
+    """A well-formed BCP 47 tag (RFC 5646 syntax, hyphens only: `en_US` is a locale name, not a
+    tag) whose subtags are in the IANA Language Subtag Registry (langcodes carries the registry),
+    so "English", "xx" or "zzz" are refused as axe's `valid-lang` and screen readers refuse them."""
+    if not isinstance(tag, str) or not _BCP47.match(tag):
         return False
-    primary = (m.group("language") or "").split("-")[0].lower()
-    if not primary:  # private use (x-…) or grandfathered tags
-        return True
-    return len(primary) == 3 or primary in ISO_639_1
+    import langcodes
+
+    try:
+        return langcodes.tag_is_valid(tag)
+    except (ValueError, LookupError):
+        return False
 
 
 def language_hint(tag: str) -> str:
-    guess = LANGUAGE_NAMES.get((tag or "").strip().lower().split("-")[0].split("_")[0])
+    guess = _language_names().get((tag or "").strip().lower().split("-")[0].split("_")[0])
     if guess:
         return f"'{tag}' is the language's name; its tag is {guess}"
     return "use a tag such as en, en-GB, es, ar, ja or zh-Hant"
 
 
+@functools.lru_cache(maxsize=1)
+def _language_names() -> dict[str, str]:
+    """Lower-cased language name → its tag, from CLDR (Babel): the English name of every
+    language ("german" → de) and each language's own name ("deutsch" → de, "español" → es),
+    so an author who wrote a name is told the tag.  Read only when a tag is wrong."""
+    from babel import Locale, localedata
+
+    names: dict[str, str] = {}
+    for code in localedata.locale_identifiers():
+        if "_" in code:
+            continue
+        try:
+            own = Locale.parse(code).get_language_name(code)
+        except (ValueError, LookupError):
+            continue
+        if own:
+            names.setdefault(own.lower(), code)
+    for code, name in Locale("en").languages.items():
+        if "_" not in code:
+            names[name.lower()] = code  # the English name wins over another language's own
+    return names
+
+
+@functools.lru_cache(maxsize=1024)
 def text_direction(tag: str) -> str:
-    """'rtl' or 'ltr' for a BCP 47 tag, from its script subtag or else its primary language."""
-    m = _BCP47.match(tag or "")
-    if not m:
+    """'rtl' or 'ltr' for a BCP 47 tag: from its script subtag, or else the script CLDR's
+    likely subtags give its language (langcodes' `maximize`: `he` → `he-Hebr-IL`)."""
+    if not is_valid_language_tag(tag):
         return "ltr"
-    script = (m.group("script") or "").lower()
-    if script:
-        return "rtl" if script in _RTL_SCRIPTS else "ltr"
-    primary = (m.group("language") or "").split("-")[0].lower()
-    return "rtl" if primary in _RTL_LANGUAGES else "ltr"
+    import langcodes
+
+    try:
+        script = langcodes.Language.get(tag).maximize().script or ""
+    except (ValueError, LookupError):
+        return "ltr"
+    return "rtl" if script.lower() in _RTL_SCRIPTS else "ltr"
 
 
 @dataclass(frozen=True)
