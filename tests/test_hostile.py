@@ -22,6 +22,7 @@ import book
 from book import BuildOptions
 from book.cli import main
 from book.errors import BookError, printable
+from book import net
 from book.render import bounds
 from book.render import images as imagelib
 
@@ -256,7 +257,7 @@ def test_a_slow_server_cannot_hold_the_build(tmp_path, server, monkeypatch):
 def test_size_limit_and_non_images_leave_nothing_behind(tmp_path, server, monkeypatch):
     monkeypatch.setattr(imagelib, "MAX_DOWNLOAD", 1000)
     _Handler.routes = {"/big.png": ("png", png((400, 400)) + b"\0" * 2000), "/page.png": ("html", b"<html>hi</html>")}
-    with pytest.raises(BookError, match="larger than"):
+    with pytest.raises(BookError, match="more than book downloads"):
         remote_build(tmp_path, server.base + "/big.png", allow_private_network=True)
     with pytest.raises(BookError, match="not an image"):
         remote_build(tmp_path, server.base + "/page.png", allow_private_network=True)
@@ -351,7 +352,7 @@ def test_bounds_are_what_the_readme_says():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
     for figure in (f"{bounds.MAX_NESTING} levels", f"{bounds.MAX_BRACKETS:,}", f"{bounds.MAX_SECONDS} s",
                    f"{imagelib.MAX_PIXELS // 1_000_000} million pixels", f"{imagelib.MAX_DOWNLOAD // 1048576} MB",
-                   f"{imagelib.DOWNLOAD_DEADLINE:.0f} s", f"{imagelib.MAX_REDIRECTS} redirects"):
+                   f"{imagelib.DOWNLOAD_DEADLINE:.0f} s", f"{net.MAX_REDIRECTS} redirects"):
         assert figure in readme, figure
 
 

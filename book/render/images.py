@@ -32,11 +32,10 @@ class ImageInfo:
     height: int | None
 
 
-# Limits on what a source may make the build download or decode (README, "Reliability").
+# Limits on what a source may make the build download or decode (README, "Reliability"); the
+# connect and read timeout and the redirects are book.net's.
 MAX_DOWNLOAD = 20 * 1024 * 1024  # bytes of one remote image
 DOWNLOAD_DEADLINE = 60.0  # seconds for one remote image, whatever the server does
-CONNECT_TIMEOUT = 10.0  # seconds to connect, and for each read
-MAX_REDIRECTS = 5
 # Pixels of one image: 40 million is a 7,700 × 5,200 photograph, far more than any e-reader
 # shows.  A larger one is refused before it is decoded: a 109 KB PNG can claim 30,000 × 30,000
 # pixels and need gigabytes (a "decompression bomb").
@@ -73,106 +72,30 @@ def fetch(url: str, folder: Path, *, file: str, line: int | None, allow_private:
 
 
 def download(url: str, *, file: str, line: int | None, allow_private: bool = False) -> bytes:
-    """The bytes of the image at `url`, within bounds a hostile source cannot stretch: http and
-    https only (after every redirect too), at most :data:`MAX_REDIRECTS` redirects, a connect and
-    read timeout and an overall deadline, at most :data:`MAX_DOWNLOAD` bytes, and an answer that
-    is an image.  Unless `allow_private`, no address on this machine or its networks (loopback,
-    private, link-local, unique-local…): a build of an untrusted source on a server must not
-    become a way into that server's network (SSRF).  The address checked is the address
-    connected to, so a name that resolves differently the second time changes nothing."""
-    import time
+    """The bytes of the image at `url`, within book.net's bounds (http(s) only, redirects,
+    timeouts, :data:`DOWNLOAD_DEADLINE`, :data:`MAX_DOWNLOAD` bytes, public addresses unless
+    `allow_private`), and an answer that is an image."""
+    from .. import __version__, net
 
-    deadline = time.monotonic() + DOWNLOAD_DEADLINE
-
-    def fail(why: str, hint: str = "check the address, or download the picture into the book's folder"):
-        raise SourceError(f"could not download image '{url[:80]}' ({why})", file=file, line=line, hint=hint)
-
-    current = url
-    for _hop in range(MAX_REDIRECTS + 1):
-        status, headers, body = _get(current, deadline, allow_private, fail)
-        if status in (301, 302, 303, 307, 308):
-            location = headers.get("location")
-            if not location:
-                fail(f"HTTP {status} without a Location")
-            from urllib.parse import urljoin
-
-            current = urljoin(current, location.strip())
-            continue
-        if status != 200:
-            fail(f"HTTP {status}")
-        if _sniff(body) is None:
-            fail(f"the answer is not an image ({headers.get('content-type', 'no Content-Type')})",
-                 "link the picture itself, not a page that shows it")
-        return body
-    fail(f"more than {MAX_REDIRECTS} redirects")
-    raise AssertionError  # unreachable: fail raises
-
-
-def _get(url: str, deadline: float, allow_private: bool, fail) -> tuple[int, dict, bytes]:
-    """One GET of `url`: (status, lower-case headers, body); the body read only for a 200."""
-    import http.client
-    import ipaddress
-    import socket
-    import ssl
-    import time
-    from urllib.parse import urlsplit
-
-    from .. import __version__
-
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        fail(f"'{parts.scheme or url[:20]}' is not an http(s) address",
-             "only http and https images are downloaded; put the picture in the book's folder")
-    host = parts.hostname
     try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, ValueError) as e:
-        fail(f"cannot resolve {host}: {e}")
-    address = infos[0][4][0]
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if not allow_private and not ip.is_global:
-        fail(f"{host} is {ip}, an address on this machine or a private network",
-             "book downloads only from public addresses; build with --allow-private-network if you trust the source")
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        fail(f"no answer within {DOWNLOAD_DEADLINE:.0f} s")
-    timeout = min(CONNECT_TIMEOUT, remaining)
-
-    class Pinned(http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection):
-        def connect(self):  # connect to the address that was checked, not a new lookup
-            self.sock = socket.create_connection((address, port), timeout)
-            if isinstance(self, http.client.HTTPSConnection):
-                self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=host)
-
-    conn = Pinned(host, port, timeout=timeout)
-    try:
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn.request("GET", path, headers={"User-Agent": f"book/{__version__}", "Accept": "image/*",
-                                           "Accept-Encoding": "identity"})
-        response = conn.getresponse()
-        headers = {k.lower(): v for k, v in response.getheaders()}
-        if response.status != 200:
-            return response.status, headers, b""
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_DOWNLOAD:
-            fail(f"larger than {MAX_DOWNLOAD // 1048576} MB", "download it, make it smaller, and link the file")
-        body = bytearray()
-        while True:
-            if time.monotonic() > deadline:
-                fail(f"not complete within {DOWNLOAD_DEADLINE:.0f} s")
-            chunk = response.read1(65536)
-            if not chunk:
-                break
-            body += chunk
-            if len(body) > MAX_DOWNLOAD:
-                fail(f"larger than {MAX_DOWNLOAD // 1048576} MB", "download it, make it smaller, and link the file")
-        return response.status, headers, bytes(body)
-    except (OSError, http.client.HTTPException) as e:
-        fail(str(getattr(e, "reason", None) or e) or type(e).__name__)
-    finally:
-        conn.close()
-    raise AssertionError  # unreachable
+        data = net.download(url, limit=MAX_DOWNLOAD, allow_private=allow_private, deadline=DOWNLOAD_DEADLINE,
+                            accept="image/*", user_agent=f"book/{__version__}")
+    except net.DownloadError as e:
+        why = str(e).replace("in time", f"within {DOWNLOAD_DEADLINE:.0f} s")
+        if "private network" in why:
+            hint = ("book downloads only from public addresses; build with --allow-private-network if you "
+                    "trust the source")
+        elif "http(s)" in why:
+            hint = "only http and https images are downloaded; put the picture in the book's folder"
+        elif "more than book downloads" in why:
+            hint = "download it, make it smaller, and link the file"
+        else:
+            hint = "check the address, or download the picture into the book's folder"
+        raise SourceError(f"could not download image '{url[:80]}' ({why})", file=file, line=line, hint=hint) from None
+    if _sniff(data) is None:
+        raise SourceError(f"could not download image '{url[:80]}' (the answer is not an image)", file=file,
+                          line=line, hint="link the picture itself, not a page that shows it")
+    return data
 
 
 def _sniff(data: bytes) -> str | None:

@@ -9,10 +9,7 @@ parsed by libxml2's HTML parser with no network access.  Nothing in it is ever e
 from __future__ import annotations
 
 import codecs
-import ipaddress
 import re
-import socket
-import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +21,6 @@ from ..errors import SourceError
 MAX_PAGE_BYTES = 10 * 1024 * 1024  # the largest saved articles we have seen are ~2 MB of HTML
 MAX_IMAGE_BYTES = 20 * 1024 * 1024  # as book.images.MAX_DOWNLOAD
 MAX_IMAGES = 200  # pictures taken from one page
-TIMEOUT = 20  # seconds for one download
 USER_AGENT = "book-import (+https://example.invalid/book)"
 
 # "Save Page As" in Chromium-based browsers and Internet Explorer writes the page's address in
@@ -132,102 +128,22 @@ def check_url(url: str, *, file: str | None, line: int | None = None) -> None:
                           hint="only http:// and https:// pages and pictures are downloaded")
 
 
-MAX_REDIRECTS = 5
-DEADLINE = 60  # seconds for the whole of one download, redirects included
-
-
 def download(url: str, limit: int, *, file: str | None, line: int | None = None, what: str = "page",
              allow_private: bool = False) -> bytes:
-    """GET `url` within bounds a hostile page cannot stretch: http and https only (after every
-    redirect too), at most MAX_REDIRECTS redirects, a TIMEOUT per connection and read and a
-    DEADLINE for the whole, at most `limit` bytes.  Unless `allow_private`, no address on this
-    machine or its networks (loopback, private, link-local…): importing an untrusted page on a
-    server must not become a way into that server's network (SSRF).  The address checked is the
-    one connected to, so a name that resolves differently the second time changes nothing.  The
-    same policy as book's download of remote images (--allow-remote-images)."""
-    deadline = time.monotonic() + DEADLINE
-
-    def fail(why: str, kind=SourceError, hint="check the address, or save the page from a browser and import the file"):
-        raise kind(f"cannot download the {what} '{url[:80]}' ({why})", file=file, line=line, hint=hint)
+    """GET `url` under book.net's policy (http(s) only, redirects, timeouts and a deadline, at
+    most `limit` bytes, public addresses unless `allow_private`: importing an untrusted page on a
+    server must not become a way into that server's network), the same as for remote images."""
+    from .. import net
 
     check_url(url, file=file, line=line)
-    current = url
-    for _hop in range(MAX_REDIRECTS + 1):
-        status, headers, body = _get(current, limit, deadline, allow_private, fail)
-        if status in (301, 302, 303, 307, 308):
-            location = headers.get("location")
-            if not location:
-                fail(f"HTTP {status} without a Location")
-            current = urllib.parse.urljoin(current, location.strip())
-            if urllib.parse.urlsplit(current).scheme.lower() not in ("http", "https"):
-                fail(f"a redirect to '{current[:60]}', which is not http(s)")
-            continue
-        if status != 200:
-            fail(f"HTTP {status}", NotFound if status in (404, 410) else SourceError)
-        return body
-    fail(f"more than {MAX_REDIRECTS} redirects")
-    raise AssertionError  # unreachable: fail raises
-
-
-def _get(url: str, limit: int, deadline: float, allow_private: bool, fail) -> tuple[int, dict, bytes]:
-    """One GET: (status, lower-case headers, body); the body is read only for a 200."""
-    import http.client
-    import ssl
-
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        fail(f"'{url[:60]}' is not an http(s) address")
-    host = parts.hostname
     try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-        address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0]
-    except (OSError, ValueError) as e:
-        fail(f"cannot resolve {host}: {e}")
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if not allow_private and not ip.is_global:
-        fail(f"{host} is {ip}, an address on this machine or a private network", SourceError,
-             "book downloads only from public addresses; add --allow-private-network if you trust the page")
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        fail(f"no answer within {DEADLINE} s")
-    timeout = min(TIMEOUT, remaining)
-
-    base = http.client.HTTPSConnection if parts.scheme.lower() == "https" else http.client.HTTPConnection
-
-    class Pinned(base):
-        def connect(self):  # to the address that was checked, not a new lookup
-            self.sock = socket.create_connection((address, port), timeout)
-            if isinstance(self, http.client.HTTPSConnection):
-                self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=host)
-
-    conn = Pinned(host, port, timeout=timeout)
-    try:
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity"})
-        response = conn.getresponse()
-        headers = {k.lower(): v for k, v in response.getheaders()}
-        if response.status != 200:
-            return response.status, headers, b""
-        length = headers.get("content-length", "")
-        too_big = f"more than book downloads ({limit // 1048576} MB)"
-        if length.isdigit() and int(length) > limit:
-            fail(too_big)
-        body = bytearray()
-        while True:
-            if time.monotonic() > deadline:
-                fail(f"not complete within {DEADLINE} s")
-            chunk = response.read1(65536)
-            if not chunk:
-                break
-            body += chunk
-            if len(body) > limit:
-                fail(too_big)
-        return response.status, headers, bytes(body)
-    except (OSError, http.client.HTTPException) as e:
-        fail(str(getattr(e, "reason", None) or e) or type(e).__name__)
-    finally:
-        conn.close()
-    raise AssertionError  # unreachable
+        return net.download(url, limit=limit, allow_private=allow_private, user_agent=USER_AGENT)
+    except net.DownloadError as e:
+        kind = NotFound if e.status in (404, 410) else SourceError
+        hint = ("book downloads only from public addresses; add --allow-private-network if you trust the page"
+                if "private network" in str(e) else "check the address, or save the page from a browser and "
+                "import the file")
+        raise kind(f"cannot download the {what} '{url[:80]}' ({e})", file=file, line=line, hint=hint) from None
 
 
 def read_url(url: str, *, allow_private: bool = False) -> Page:
