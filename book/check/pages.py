@@ -50,8 +50,9 @@ class Page:
 def spine_documents(epub: Path, count: int) -> list[str]:
     """The first `count` documents of the spine, as paths inside the EPUB."""
     from . import _spine
+    from .epubfile import EpubFile
 
-    with zipfile.ZipFile(epub) as z:
+    with EpubFile(epub) as z:  # within the bounds of any EPUB read (book.check.epubfile)
         _opf_path, _opf, spine = _spine(z)
     return spine[:count]
 

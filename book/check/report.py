@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import html
-import zipfile
 from pathlib import Path
 
 from lxml import etree
@@ -60,11 +59,12 @@ def _e(text) -> str:
 def _book_info(epub: Path) -> tuple[str, str]:
     """(title, language) from the package document; ("", "") when unreadable."""
     from . import _spine
+    from .epubfile import EpubFile, xml_parser
 
     try:
-        with zipfile.ZipFile(epub) as z:
+        with EpubFile(epub) as z:  # within the bounds of any EPUB read (book.check.epubfile)
             _path, opf, _spine_docs = _spine(z)
-        root = etree.fromstring(opf)
+        root = etree.fromstring(opf, xml_parser())
     except Exception:  # noqa: BLE001 - the check itself reports an unreadable EPUB
         return "", ""
     return (root.findtext(f".//{{{DC}}}title") or "").strip(), (root.findtext(f".//{{{DC}}}language") or "").strip()
