@@ -222,9 +222,12 @@ def _pass_footnotes(tree, ctx: Context) -> None:
         found = tree.xpath(query, v=value)
         return found[0] if found else None
 
-    for block in tree.xpath('//div[contains(concat(" ", @class, " "), " footnote ")]'):
-        parent = block.getparent()
-        pos = parent.index(block)
+    blocks = tree.xpath('//div[contains(concat(" ", @class, " "), " footnote ")]')
+    # Where each top-level element's section ends: the next heading at the split level or
+    # footnote block after it.  Found in one walk of the chapter, so placing a note costs the
+    # depth of its reference, not a search of the chapter (issue 13: 10,000 notes).
+    boundary = _section_boundaries(tree, ctx.split_level)
+    for block in blocks:
         number = 0
         for li in block.xpath("./ol/li"):
             backs = [a for a in li.iter("a") if "footnote-backref" in a.get("class", "")]
@@ -266,13 +269,7 @@ def _pass_footnotes(tree, ctx: Context) -> None:
                 del back.attrib["role"]
             if ref is not None and not _in_tree(ref, tree):  # it was inside this very note
                 ref = find(first_with_id, "//*[@id=$v]", target[1:])
-            home = _section_end(tree, ctx, ref)
-            if home is None:
-                parent.insert(pos, aside)
-                pos += 1
-            else:
-                tree.insert(home, aside)
-                pos = parent.index(block)
+            _place_note(tree, boundary, block, aside, ref)
         htmltree.drop_tree(block)
 
 
@@ -282,24 +279,38 @@ def _in_tree(el, tree) -> bool:
     return el is tree
 
 
-def _section_end(tree, ctx: Context, ref) -> int | None:
-    """Where a note goes: at the end of the section that refers to it (before the next heading
-    at the split level), so it lands in the same spine document as its reference and a reading
-    system can show it as a pop-up there.  `ref`: the note's reference (None: not found)."""
+def _section_boundaries(tree, split_level: int) -> dict:
+    """For each top-level element of `tree`, the first element after it that ends its section:
+    a heading at or above the split level, or a footnote block (None: the end of the chapter)."""
+    boundary: dict = {}
+    following = None
+    for el in reversed(tree):  # the dict holds every proxy, so lxml hands out the same ones again
+        boundary[el] = following
+        if (el.tag in HEADINGS and int(el.tag[1]) <= split_level) or (
+                el.tag == "div" and "footnote" in el.get("class", "").split()):
+            following = el
+    return boundary
+
+
+def _place_note(tree, boundary: dict, block, aside, ref) -> None:
+    """Put a note at the end of the section that refers to it (before the next heading at the
+    split level), so it lands in the same spine document as its reference and a reading system
+    can show it as a pop-up there; a note whose reference was not found goes where the notes
+    block was.  `ref`: the note's reference (None: not found)."""
     if ref is None:
-        return None
+        block.addprevious(aside)
+        return
     top = ref
     while top.getparent() is not tree:
         top = top.getparent()
-    index = tree.index(top) + 1
-    while index < len(tree):
-        el = tree[index]
-        if el.tag in HEADINGS and int(el.tag[1]) <= ctx.split_level:
-            break
-        if el.tag == "div" and "footnote" in el.get("class", "").split():
-            break
-        index += 1
-    return index
+    end = boundary[top]
+    while end is not None and end.getparent() is not tree:  # a notes block already placed and dropped
+        end = boundary[end]
+    if end is None:
+        tree.append(aside)
+    else:
+        end.addprevious(aside)
+    boundary[aside] = end  # a note referred to from inside this one goes after it
 
 
 def _pass_semantics(tree, ctx: Context) -> None:
