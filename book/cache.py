@@ -151,11 +151,12 @@ class Memory:
 
 
 class ChapterCache:
-    """One cache folder.  `get` and `put` never raise for a cache problem; they miss."""
+    """One cache folder.  `get` and `put` never raise for a cache problem; they miss.
+    `directory` None: the memory of a long-running process only (a lone article in --watch)."""
 
-    def __init__(self, directory: str | os.PathLike, root: str | os.PathLike, memory: Memory | None = None,
+    def __init__(self, directory: str | os.PathLike | None, root: str | os.PathLike, memory: Memory | None = None,
                  stats: RenderStats | None = None):
-        self.dir = Path(directory)
+        self.dir = Path(directory) if directory is not None else None
         self.root = Path(root)
         self.stats = stats if stats is not None else RenderStats()
         self.memory = memory
@@ -196,6 +197,8 @@ class ChapterCache:
                 deps, rendered = kept
                 if all(self._file_hash(relpath) == digest for relpath, digest in deps):
                     return rendered
+        if self.dir is None:
+            return None
         path = self._path(key)
         payload = _read_signed(path, MAGIC)
         if payload is None:
@@ -237,7 +240,7 @@ class ChapterCache:
         return _signed(MAGIC, pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL))
 
     def put_payload(self, key: str, data: bytes | None) -> bool:
-        if data is None:
+        if data is None or self.dir is None:
             return False
         if not _write_file(self._path(key), data):
             return False
@@ -281,8 +284,8 @@ class BlobCache:
     FOLDER = "blobs"
     MAGIC = b"book-blob-1\n"
 
-    def __init__(self, directory: str | os.PathLike, memory: Memory | None = None):
-        self.dir = Path(directory) / self.FOLDER
+    def __init__(self, directory: str | os.PathLike | None, memory: Memory | None = None):
+        self.dir = Path(directory) / self.FOLDER if directory is not None else None  # None: memory only
         self.memory = memory
         self.hits = self.misses = self.stored = 0
 
@@ -295,6 +298,9 @@ class BlobCache:
             if key in self.memory.blobs:
                 self.hits += 1
                 return self.memory.blobs[key]
+        if self.dir is None:
+            self.misses += 1
+            return None
         payload = _read_signed(self._path(key), self.MAGIC)
         if payload is None:
             self.misses += 1
@@ -311,7 +317,7 @@ class BlobCache:
 
     def put(self, key: str, payload: bytes) -> bool:
         self._remember(key, payload)
-        if not _write_file(self._path(key), _signed(self.MAGIC, payload)):
+        if self.dir is None or not _write_file(self._path(key), _signed(self.MAGIC, payload)):
             return False
         self.stored += 1
         return True

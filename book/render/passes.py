@@ -28,6 +28,7 @@ from .. import rules
 from ..errors import SourceError
 from ..rules.locate import Locator
 from ..source import Chapter, resolve_inside
+from . import cut
 from . import images as imagelib
 from . import tree as htmltree
 from .markdown import new_markdown, render
@@ -83,6 +84,7 @@ class RenderedChapter:
     informative_images: int = 0
     described_images: int = 0
     decorative_images: int = 0
+    facts: dict | None = None  # a piece of a chapter: what its rendering saw (book.render.cut.merge)
 
 
 @dataclass
@@ -100,6 +102,7 @@ class Context:
     images: dict = field(default_factory=dict)
     stats: dict = field(default_factory=lambda: {"informative": 0, "described": 0, "decorative": 0})
     parts: list = field(default_factory=list)  # the spine documents, made by the last pass
+    facts: dict | None = None  # rendering a piece of a chapter (book.render.cut): what it saw
 
     def __post_init__(self):
         self.locator = Locator(self.chapter.text, self.chapter.first_line)
@@ -223,6 +226,8 @@ def _pass_footnotes(tree, ctx: Context) -> None:
         return found[0] if found else None
 
     blocks = tree.xpath('//div[contains(concat(" ", @class, " "), " footnote ")]')
+    if ctx.facts is not None:
+        _note_facts(tree, blocks, ctx, prefix)
     # Where each top-level element's section ends: the next heading at the split level or
     # footnote block after it.  Found in one walk of the chapter, so placing a note costs the
     # depth of its reference, not a search of the chapter (issue 13: 10,000 notes).
@@ -271,6 +276,26 @@ def _pass_footnotes(tree, ctx: Context) -> None:
                 ref = find(first_with_id, "//*[@id=$v]", target[1:])
             _place_note(tree, boundary, block, aside, ref)
         htmltree.drop_tree(block)
+
+
+def _note_facts(tree, blocks, ctx: Context, prefix: str) -> None:
+    """For a piece of a chapter (book.render.cut): the notes its text refers to, and whether
+    its notes do anything whose result depends on the rest of the chapter — a reference or a
+    heading inside a note, a note without a back link (an empty one)."""
+    inside = {id(el) for block in blocks for el in block.iter()}
+    refs = []
+    odd = False
+    start = "#" + prefix + "fn-"
+    for a in tree.iter("a"):
+        if "footnote-ref" in a.get("class", "") and a.get("href", "").startswith(start):
+            odd |= id(a) in inside
+            refs.append(a.get("href")[len(start):])
+    for block in blocks:
+        odd |= any(el.tag in HEADINGS for el in block.iter())
+        odd |= any(not any("footnote-backref" in a.get("class", "") for a in li.iter("a"))
+                   for li in block.xpath("./ol/li"))
+    ctx.facts["refs"] = refs
+    ctx.facts["odd_notes"] = odd
 
 
 def _in_tree(el, tree) -> bool:
@@ -401,7 +426,10 @@ def _split(tree, ctx: Context) -> list[Part]:
                     continue
                 if node.tag in HEADINGS and not node.get("id"):
                     ctx.stats["auto_ids"] = ctx.stats.get("auto_ids", 0) + 1
-                    node.set("id", f"c{ctx.index}-h{ctx.stats['auto_ids']}")
+                    if ctx.facts is None:
+                        node.set("id", f"c{ctx.index}-h{ctx.stats['auto_ids']}")
+                    else:  # numbered on across the pieces of the chapter (book.render.cut.merge)
+                        node.set("id", f"{cut.PIECE_MARK}A{ctx.stats['auto_ids']}{cut.PIECE_MARK}")
             for a in el.iter("a"):
                 href = a.get("href", "")
                 if href.startswith("#") and len(href) > 1:
@@ -460,19 +488,31 @@ def _markdown():
 
 
 def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int, book_title: str,
-                   lang: str, allow_remote: bool = False, remote_dir: Path | None = None) -> RenderedChapter:
+                   lang: str, allow_remote: bool = False, remote_dir: Path | None = None,
+                   piece: cut.Shared | None = None) -> RenderedChapter:
     """Markdown of one chapter → parts, images and findings.  Pure: same input, same output
-    (with `allow_remote`, remote images are downloaded once into `remote_dir`)."""
+    (with `allow_remote`, remote images are downloaded once into `remote_dir`).  `piece`: the
+    chapter is one piece of a longer one (book.render.cut), and this is what it shares with
+    the rest; the result then carries what its rendering saw, for cut.merge."""
     ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level,
                   book_title=book_title, lang=lang, allow_remote=allow_remote, remote_dir=remote_dir)
-    fragment = render(chapter.text, _markdown())
+    if piece is None:
+        fragment = render(chapter.text, _markdown())
+    else:
+        fragment, ctx.facts = cut.render_piece(chapter.text, _markdown(), piece)
     tree = htmltree.parse_fragment(fragment or "<p></p>")
+    if ctx.facts is not None:
+        ctx.facts["starts_with_heading"] = bool(
+            len(tree) and tree[0].tag in HEADINGS and int(tree[0].tag[1]) <= split_level
+            and not (tree.text or "").strip())
     for _name, run in PASSES:
         run(tree, ctx)
+    if ctx.facts is not None:
+        ctx.facts["auto_ids"] = ctx.stats.get("auto_ids", 0)
     return RenderedChapter(
         parts=ctx.parts, images=list(ctx.images.values()), findings=ctx.findings,
         informative_images=ctx.stats["informative"], described_images=ctx.stats["described"],
-        decorative_images=ctx.stats["decorative"],
+        decorative_images=ctx.stats["decorative"], facts=ctx.facts,
     )
 
 

@@ -1,0 +1,452 @@
+"""A long chapter cut into pieces at its split-level headings *before* it renders, so the pieces
+render in parallel processes and are cached one by one: editing one section of a one-file book
+renders that section again, not the book (issue 13).
+
+The promise is the one of book.render.chapters: the same bytes as rendering the chapter whole.
+A Markdown file is not a list of independent sections — footnote, link and abbreviation
+definitions anywhere apply everywhere, notes are numbered across the file, heading ids must be
+unique across it, fenced code may hold `#` lines — so a cut is taken only where it can be shown
+to change nothing, and checked afterwards:
+
+1. **Where** (:func:`plan`): before an ATX heading at or above the split level that starts a
+   block at the top level — a blank line before it, the last text line before that not indented
+   (an indented line could be code or a list item that the blank lines would continue), the line
+   not inside fenced code (found with Python-Markdown's own fence expression, the way its
+   preprocessor finds them).  Files with raw HTML blocks, HTML comments, a ``[TOC]`` marker, the
+   footnotes' place marker or author-written ``fn-`` ids are not cut: raw HTML is parsed by
+   Python-Markdown with look-ahead a cut could change.
+2. **What the pieces share** (:class:`Shared`): the footnote, link and abbreviation definitions
+   of the whole file, found by offering each top-level block of each piece to Python-Markdown's
+   own definition block processors, and each note's number (its place among the definitions,
+   as Python-Markdown numbers them).  Each note is rendered in the piece that refers to it (the
+   section end it moves to, book.render.passes); a note nothing refers to, in the piece that
+   defines it (where it is reported as unused).  A note referred to twice, or from inside a
+   note, is not cut: its place would depend on the order Python-Markdown's inline processor
+   walks the whole tree.
+3. **Heading ids** are given by the `toc` extension from what the whole file holds; a piece
+   leaves a placeholder and the id its heading text gives, and :func:`merge` gives the final
+   ids in reading order with the extension's own `unique`, as it would have for the whole file.
+   Ids made up for headings without one (``c1-h3``) are numbered on across the pieces.
+4. **Checked** (:func:`merge`): each piece reports what its own rendering saw — the definitions
+   Python-Markdown's parser found in it, the notes it referred to, whether it starts with its
+   heading, every id.  When any of it differs from what the plan assumed, or two pieces share an
+   id, the chapter is rendered whole instead: slower, never different.
+
+Line numbers: a piece is rendered as a text of its own from line 1, so that an edit that moves
+the pieces after it does not change them (nor their cache keys); lines are shifted to the file's
+when the pieces are merged.  A message about a piece names a line in that piece (a search for
+the text of a finding starts at the piece, not at the top of the file).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import xml.etree.ElementTree as etree
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+from markdown.extensions.fenced_code import FencedBlockPreprocessor
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.toc import unique
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import ETX, STX
+
+from ..source import Chapter
+from .markdown import _NumberedFootnoteRefs, clean_text, new_markdown
+
+# Chapters shorter than this render whole: a cut pays for itself only in a long text (the
+# tests lower it to cut small stress sources).
+MIN_CUT_CHARS = 200_000
+
+PIECE_MARK = "\ue000"  # ids a piece cannot know yet: "\ue000H<n>\ue000" (a heading), "\ue000A<n>\ue000"
+_ID_PLACEHOLDER = re.compile("\ue000([HA])([0-9]+)\ue000")
+_NOTE_REF = re.compile(r"\[\^([^\]]*)\]")  # Python-Markdown's footnote reference pattern
+_DEF_AT = re.compile(r"[ ]{0,3}\[\^[^\]]*\][ ]*:")  # a reference that is the start of a definition
+# What is not cut (see the module's docstring): raw HTML blocks, comments and elements whose
+# text HTML parses raw, the `toc` marker, the footnotes' place marker, ids or links of the
+# author's that look like the footnote extension's.
+_NOT_CUT = re.compile(r"(?m)^[ ]{0,3}<[A-Za-z!?/]|<!--|<(?i:script|style|textarea|title)\b|\[TOC\]|"
+                      + re.escape(FootnoteExtension().getConfig("PLACE_MARKER"))
+                      + r"|#fn|\bid\s*=\s*[\"']?fn")
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What one piece needs from the rest of its file (and all that: it is part of the piece's
+    cache key)."""
+
+    references: tuple  # (id, (url, title)) of every link definition in the file
+    abbreviations: tuple  # (abbreviation, title) of every abbreviation
+    numbers: tuple  # (label, number) of each note the piece may refer to
+    notes: tuple  # (label, Markdown) of the notes the piece renders, in definition order
+
+
+@dataclass(frozen=True)
+class Piece:
+    chapter: Chapter  # the piece's text as a chapter of its own, from line 1
+    line: int  # the line of the file it starts on
+    shared: Shared
+
+
+@dataclass
+class Plan:
+    pieces: list[Piece]
+    definitions: list[list]  # per piece: what Python-Markdown's parser should find in it
+    home: dict[str, int]  # footnote label -> the piece that renders it
+    referred: dict[str, int] = field(default_factory=dict)  # label -> the piece that refers to it
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording what Python-Markdown's parser defines
+
+
+class _Recorded(dict):
+    """A dict of Python-Markdown's (link references, abbreviations) that logs each change into
+    `state.log` while one is set."""
+
+    def __init__(self, state, kind: str):
+        super().__init__()
+        self.state, self.kind = state, kind
+
+    def __setitem__(self, key, value):
+        if self.state.log is not None:
+            self.state.log.append((self.kind, key, value))
+        super().__setitem__(key, value)
+
+    def pop(self, key, *default):
+        if self.state.log is not None:
+            self.state.log.append((self.kind, key, None))
+        return super().pop(key, *default)
+
+
+class _State:
+    """What the piece hooks of one converter know about the piece it renders."""
+
+    def __init__(self):
+        self.log: list | None = None  # definitions found, while parsing
+        self.shared: Shared | None = None
+        self.facts: dict = {}
+
+
+def _prepare(md):
+    """Make `md` (one of book.render.markdown's converters) record its definitions and
+    render pieces; idempotent.  None when this Python-Markdown cannot (then nothing is cut)."""
+    state = getattr(md, "_book_piece", None)
+    if state is not None:
+        return state
+    refs = md.inlinePatterns["footnote"] if "footnote" in md.inlinePatterns else None
+    fn = next((e for e in md.registeredExtensions if isinstance(e, FootnoteExtension)), None)
+    abbr = next((e for e in md.registeredExtensions if type(e).__name__ == "AbbrExtension"), None)
+    needed = ("footnote", "abbr", "reference")
+    if not isinstance(refs, _NumberedFootnoteRefs) or fn is None or abbr is None or "toc" not in md.treeprocessors \
+            or any(n not in md.parser.blockprocessors for n in needed):
+        md._book_piece = False
+        return False
+    state = _State()
+    md.references = _Recorded(state, "ref")
+    abbrs = _Recorded(state, "abbr")
+    abbr.abbrs = md.treeprocessors["abbr"].abbrs = md.parser.blockprocessors["abbr"].abbrs = abbrs
+    stock_set = fn.setFootnote
+
+    def set_footnote(label, text):
+        if state.log is not None:
+            state.log.append(("note", label, text))
+        stock_set(label, text)
+
+    fn.setFootnote = set_footnote
+    state.fn, state.refs, state.abbrs = fn, refs, abbrs
+    md.treeprocessors.register(_Shared(md, state), "book_piece_shared", 100)  # before the notes (50)
+    md.treeprocessors.register(_AfterNotes(md, state), "book_piece_notes", 49)
+    md.treeprocessors.register(_Ids(md, state), "book_piece_ids", 6)  # after attr_list and abbr, before toc
+    md._book_piece = state
+    return state
+
+
+class _Shared(Treeprocessor):
+    """After the block parser: what it defined is the piece's own report; from here on the
+    piece sees the whole file's definitions, as the whole file's rendering would."""
+
+    def __init__(self, md, state):
+        super().__init__(md)
+        self.state = state
+
+    def run(self, root):
+        st = self.state
+        if st.shared is None:
+            return
+        st.facts["definitions"] = st.log
+        st.log = None
+        dict.clear(self.md.references)
+        dict.update(self.md.references, st.shared.references)
+        dict.clear(st.abbrs)
+        dict.update(st.abbrs, st.shared.abbreviations)
+        st.fn.footnotes = OrderedDict(st.shared.notes)
+        st.refs.numbers = dict(st.shared.numbers)
+        st.log = []  # a definition inside a note would change the whole file's: reported
+
+
+class _AfterNotes(Treeprocessor):
+    def __init__(self, md, state):
+        super().__init__(md)
+        self.state = state
+
+    def run(self, root):
+        st = self.state
+        if st.shared is None:
+            return
+        st.facts["late_definitions"] = st.log
+        st.log = None
+
+
+class _Ids(Treeprocessor):
+    """Just before `toc` gives headings their ids: every id already there (the whole file's
+    set of them is what `toc` avoids)."""
+
+    def __init__(self, md, state):
+        super().__init__(md)
+        self.state = state
+
+    def run(self, root):
+        if self.state.shared is None:
+            return
+        self.state.facts["ids"] = {el.get("id") for el in root.iter() if el.get("id") is not None}
+
+
+def render_piece(text: str, md, shared: Shared) -> tuple[str, dict]:
+    """A piece's Markdown → its HTML fragment and what its rendering saw (see :func:`merge`)."""
+    state = _prepare(md)
+    toc = md.treeprocessors["toc"]
+    slugify = toc.slugify
+    slugs: list[str] = []
+
+    def placeholder(value, separator):
+        slugs.append(slugify(value, separator))
+        return f"{PIECE_MARK}H{len(slugs)}{PIECE_MARK}"
+
+    md.reset()
+    state.shared, state.facts, state.log = shared, {}, []
+    toc.slugify = placeholder
+    try:
+        html = md.convert(clean_text(text))
+    finally:
+        toc.slugify = slugify
+        state.shared, state.log = None, None
+        state.refs.numbers = None
+    facts = state.facts
+    facts["slugs"] = slugs
+    return html, facts
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning
+
+
+_local = threading.local()
+
+
+def _scanner():
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = new_markdown()
+        _prepare(md)
+    return md
+
+
+def _normalised(text: str) -> str:
+    """What Python-Markdown's first preprocessor makes of the text, line for line."""
+    text = clean_text(text).replace(STX, "").replace(ETX, "").expandtabs(4)
+    return re.sub(r"(?m)^ +$", "", text)
+
+
+def _fenced_lines(text: str) -> list[tuple[int, int]]:
+    """(first, last) line of each fenced code block, found as Python-Markdown's fenced_code
+    preprocessor finds them: the first match from the top, then the first after it (a match
+    never starts inside or before one already taken, so searching on from its end finds the
+    same blocks as its search from the top of the rewritten text)."""
+    spans, pos, line, at = [], 0, 0, 0
+    regex = FencedBlockPreprocessor.FENCED_BLOCK_RE
+    while True:
+        m = regex.search(text, pos)
+        if not m:
+            return spans
+        line += text.count("\n", at, m.start())
+        last = line + m.group(0).count("\n")
+        spans.append((line, last))
+        line, at, pos = last, m.end(), m.end()
+
+
+def _heading_level(md, line: str) -> int:
+    m = md.parser.blockprocessors["hashheader"].RE.match(line)
+    return len(m.group("level")) if m and m.end() >= len(line.rstrip("\n")) else 0
+
+
+def plan(chapter: Chapter, split_level: int) -> Plan | None:
+    """Where to cut `chapter` and what each piece shares, or None: render it whole."""
+    text = chapter.text
+    if len(text) < MIN_CUT_CHARS or split_level < 1 or _NOT_CUT.search(text):
+        return None
+    md = _scanner()
+    state = md._book_piece
+    if not state:
+        return None
+    norm = _normalised(text)
+    lines = norm.split("\n")
+    raw_lines = text.split("\n")
+    if len(lines) != len(raw_lines):
+        return None
+    fenced = bytearray(len(lines))
+    for first, last in _fenced_lines(norm):
+        fenced[first:last + 1] = b"\1" * (last + 1 - first)
+    cuts, last_text = [0], None
+    for i, ln in enumerate(lines):
+        if not ln:
+            continue
+        if (i and not lines[i - 1] and not fenced[i] and last_text is not None and ln[0] == "#"
+                and not lines[last_text].startswith("    ") and 0 < _heading_level(md, ln) <= split_level):
+            cuts.append(i)
+        last_text = i
+    if len(cuts) < 2:
+        return None
+    cuts.append(len(lines))
+
+    # What each piece defines, found by Python-Markdown's own definition processors.
+    chain = [md.parser.blockprocessors[n] for n in ("footnote", "abbr", "reference")]
+    needs = ("[^", "*[", "]:")
+    definitions: list[list] = []
+    parent = etree.Element("div")  # these processors take no element; they record definitions
+    for a, b in zip(cuts, cuts[1:]):
+        piece = "\n".join(lines[a:b])
+        blocks = [bl for bl in (piece + "\n\n").split("\n\n")]
+        state.log = []
+        md.reset()
+        try:
+            while blocks:
+                block = blocks[0]
+                for processor, need in zip(chain, needs):
+                    if need in block and processor.run(parent, blocks) is not False:
+                        break
+                else:
+                    blocks.pop(0)
+                    continue
+        finally:
+            found, state.log = state.log, None
+        definitions.append(found)
+
+    references: dict = {}
+    abbreviations: dict = {}
+    notes: OrderedDict = OrderedDict()
+    defined_in: dict[str, int] = {}
+    for k, found in enumerate(definitions):
+        for kind, key, value in found:
+            if kind == "ref":
+                references[key] = value
+            elif kind == "abbr":
+                if value is None:
+                    abbreviations.pop(key, None)
+                else:
+                    abbreviations[key] = value
+            else:
+                notes[key] = value
+                defined_in.setdefault(key, k)
+    numbers = {label: n for n, label in enumerate(notes, 1)}
+    if any(_NOTE_REF.search(body) for body in notes.values()):
+        return None  # a reference inside a note
+
+    # Which piece refers to each note (once at most), so renders it.
+    referred: dict[str, int] = {}
+    mentions: list[set] = []
+    for k, (a, b) in enumerate(zip(cuts, cuts[1:])):
+        seen = set()
+        for ln in lines[a:b]:
+            if "[^" not in ln:
+                continue
+            for m in _NOTE_REF.finditer(ln):
+                seen.add(m.group(1))
+                if m.group(1) in notes and not (m.start() <= 3 and _DEF_AT.match(ln)):
+                    if m.group(1) in referred:
+                        return None  # referred to twice
+                    referred[m.group(1)] = k
+        mentions.append(seen)
+    home = {label: referred.get(label, defined_in[label]) for label in notes}
+    rendered: list[list] = [[] for _ in definitions]
+    for label, k in home.items():
+        rendered[k].append((label, notes[label]))
+
+    refs_t, abbr_t = tuple(references.items()), tuple(abbreviations.items())
+    pieces = []
+    for k, (a, b) in enumerate(zip(cuts, cuts[1:])):
+        labels = mentions[k] | {label for label, _ in rendered[k]}
+        shared = Shared(refs_t, abbr_t, tuple((lb, numbers[lb]) for lb in sorted(labels) if lb in numbers),
+                        tuple(rendered[k]))
+        piece_text = "\n".join(raw_lines[a:b])
+        pieces.append(Piece(Chapter(chapter.path, chapter.name, piece_text, 1), chapter.first_line + a, shared))
+    return Plan(pieces, definitions, home, referred)
+
+
+# ---------------------------------------------------------------------------------------------
+# Merging
+
+
+def merge(plan: Plan, rendered: list, index: int):
+    """The pieces' RenderedChapters as the one the whole chapter renders to, or None when a
+    piece saw something the plan did not assume (then the chapter is rendered whole)."""
+    from .passes import RenderedChapter  # noqa: PLC0415 - passes imports this module
+
+    referred: dict[str, int] = {}
+    for k, r in enumerate(rendered):
+        f = r.facts or {}
+        if f.get("definitions") != plan.definitions[k] or f.get("late_definitions"):
+            return None
+        if f.get("odd_notes") or (k and not f.get("starts_with_heading")):
+            return None
+        for label in f.get("refs", ()):
+            if label in referred:
+                return None
+            referred[label] = k
+    if referred != plan.referred or any(plan.home[lb] != k for lb, k in referred.items()):
+        return None
+
+    used = set().union(*((r.facts or {}).get("ids", set()) for r in rendered))
+    counters: dict = {}
+    auto = 0
+    parts, images, findings = [], {}, []
+    counts = [0, 0, 0]
+    seen_ids: set = set()
+    for piece, r in zip(plan.pieces, rendered):
+        f = r.facts
+        names = {f"H{n}": unique(slug, used, counters) for n, slug in enumerate(f["slugs"], 1)}
+        names.update({f"A{n}": f"c{index}-h{auto + n}" for n in range(1, f.get("auto_ids", 0) + 1)})
+        auto += f.get("auto_ids", 0)
+        shift = piece.line - 1
+
+        def final(ident, names=names):
+            m = _ID_PLACEHOLDER.fullmatch(ident) if ident and ident.startswith(PIECE_MARK) else None
+            return names[m.group(1) + m.group(2)] if m else ident
+
+        def sub(m, names=names):
+            return names[m.group(1) + m.group(2)]
+
+        for part in r.parts:
+            body = _ID_PLACEHOLDER.sub(sub, part.body) if PIECE_MARK + "H" in part.body or \
+                PIECE_MARK + "A" in part.body else part.body
+            ids = {final(i) for i in part.ids}
+            if ids & seen_ids:
+                return None  # an id in two pieces: the whole chapter reports it
+            seen_ids |= ids
+            headings = [replace(h, id=final(h.id), line=None if h.line is None else h.line + shift)
+                        for h in part.headings]
+            parts.append(replace(part, body=body, ids=ids, headings=headings))
+        for im in r.images:
+            images.setdefault(im.relpath, im)
+        findings += [replace(x, line=x.line + shift) if x.line is not None else x for x in r.findings]
+        counts[0] += r.informative_images
+        counts[1] += r.described_images
+        counts[2] += r.decorative_images
+    return RenderedChapter(parts, list(images.values()), findings, *counts)
+
+
+def shift_problems(problems, plan: Plan, k: int):
+    """A piece's errors with the lines of the file."""
+    shift = plan.pieces[k].line - 1
+    return [replace(p, line=p.line + shift) if p.line is not None else p for p in problems]
