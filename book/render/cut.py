@@ -65,10 +65,23 @@ _NOTE_REF = re.compile(r"\[\^([^\]]*)\]")  # Python-Markdown's footnote referenc
 _DEF_AT = re.compile(r"[ ]{0,3}\[\^[^\]]*\][ ]*:")  # a reference that is the start of a definition
 # What is not cut (see the module's docstring): raw HTML blocks, comments and elements whose
 # text HTML parses raw, the `toc` marker, the footnotes' place marker, ids or links of the
-# author's that look like the footnote extension's.
-_NOT_CUT = re.compile(r"(?m)^[ ]{0,3}<[A-Za-z!?/]|<!--|<(?i:script|style|textarea|title)\b|\[TOC\]|"
-                      + re.escape(FootnoteExtension().getConfig("PLACE_MARKER"))
-                      + r"|#fn|\bid\s*=\s*[\"']?fn")
+# author's that look like the footnote extension's.  Each is looked for with a search that
+# starts from a literal, so a long text is scanned at the speed of `str.find`.
+_NOT_CUT_TEXT = ("<!--", "[TOC]", "#fn", FootnoteExtension().getConfig("PLACE_MARKER"))
+_RAW_TEXT = re.compile(r"<(?i:script|style|textarea|title)\b|id\s*=\s*[\"']?fn")
+_TAG_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!?/")
+
+
+def _not_cut(text: str) -> bool:
+    if any(s in text for s in _NOT_CUT_TEXT) or _RAW_TEXT.search(text):
+        return True
+    at = text.find("<")
+    while at >= 0:  # a raw HTML block starts with a tag at most three spaces into a line
+        line_start = text.rfind("\n", 0, at) + 1
+        if at - line_start <= 3 and not text[line_start:at].strip(" ") and text[at + 1:at + 2] in _TAG_START:
+            return True
+        at = text.find("<", at + 1)
+    return False
 
 
 @dataclass(frozen=True)
@@ -253,27 +266,40 @@ def _scanner():
     return md
 
 
-def _normalised(text: str) -> str:
-    """What Python-Markdown's first preprocessor makes of the text, line for line."""
-    text = clean_text(text).replace(STX, "").replace(ETX, "").expandtabs(4)
-    return re.sub(r"(?m)^ +$", "", text)
+def _normalised(text: str) -> list[str]:
+    """What Python-Markdown's first preprocessor makes of the text, line for line (tabs
+    expanded, lines of spaces emptied)."""
+    lines = clean_text(text).replace(STX, "").replace(ETX, "").expandtabs(4).split("\n")
+    return ["" if ln and not ln.strip(" ") else ln for ln in lines]
 
 
 def _fenced_lines(text: str) -> list[tuple[int, int]]:
     """(first, last) line of each fenced code block, found as Python-Markdown's fenced_code
-    preprocessor finds them: the first match from the top, then the first after it (a match
-    never starts inside or before one already taken, so searching on from its end finds the
-    same blocks as its search from the top of the rewritten text)."""
+    preprocessor finds them: the first match from the top, then the first from the end of
+    the last one.  A fence starts a line with ``` or ~~~, so the expression is tried only
+    there (where `search` would find its first match)."""
     spans, pos, line, at = [], 0, 0, 0
     regex = FencedBlockPreprocessor.FENCED_BLOCK_RE
-    while True:
-        m = regex.search(text, pos)
+    starts = sorted(i for fence in ("```", "~~~") for i in _line_starts_with(text, fence))
+    for start in starts:
+        if start < pos:
+            continue
+        m = regex.match(text, start)
         if not m:
-            return spans
+            continue
         line += text.count("\n", at, m.start())
         last = line + m.group(0).count("\n")
         spans.append((line, last))
         line, at, pos = last, m.end(), m.end()
+    return spans
+
+
+def _line_starts_with(text: str, prefix: str):
+    at = text.find(prefix)
+    while at >= 0:
+        if at == 0 or text[at - 1] == "\n":
+            yield at
+        at = text.find(prefix, at + 1)
 
 
 def _heading_level(md, line: str) -> int:
@@ -284,28 +310,28 @@ def _heading_level(md, line: str) -> int:
 def plan(chapter: Chapter, split_level: int) -> Plan | None:
     """Where to cut `chapter` and what each piece shares, or None: render it whole."""
     text = chapter.text
-    if len(text) < MIN_CUT_CHARS or split_level < 1 or _NOT_CUT.search(text):
+    if len(text) < MIN_CUT_CHARS or split_level < 1 or _not_cut(text):
         return None
     md = _scanner()
     state = md._book_piece
     if not state:
         return None
-    norm = _normalised(text)
-    lines = norm.split("\n")
+    lines = _normalised(text)
     raw_lines = text.split("\n")
     if len(lines) != len(raw_lines):
         return None
     fenced = bytearray(len(lines))
-    for first, last in _fenced_lines(norm):
+    for first, last in _fenced_lines("\n".join(lines)):
         fenced[first:last + 1] = b"\1" * (last + 1 - first)
-    cuts, last_text = [0], None
-    for i, ln in enumerate(lines):
-        if not ln:
+    cuts = [0]
+    for i in [i for i, ln in enumerate(lines) if ln[:1] == "#"]:
+        if not i or lines[i - 1] or fenced[i] or not 0 < _heading_level(md, lines[i]) <= split_level:
             continue
-        if (i and not lines[i - 1] and not fenced[i] and last_text is not None and ln[0] == "#"
-                and not lines[last_text].startswith("    ") and 0 < _heading_level(md, ln) <= split_level):
+        last_text = i - 1
+        while last_text >= 0 and not lines[last_text]:
+            last_text -= 1
+        if last_text >= 0 and not lines[last_text].startswith("    "):
             cuts.append(i)
-        last_text = i
     if len(cuts) < 2:
         return None
     cuts.append(len(lines))
@@ -424,12 +450,11 @@ def merge(plan: Plan, rendered: list, index: int):
             m = _ID_PLACEHOLDER.fullmatch(ident) if ident and ident.startswith(PIECE_MARK) else None
             return names[m.group(1) + m.group(2)] if m else ident
 
-        def sub(m, names=names):
-            return names[m.group(1) + m.group(2)]
-
         for part in r.parts:
-            body = _ID_PLACEHOLDER.sub(sub, part.body) if PIECE_MARK + "H" in part.body or \
-                PIECE_MARK + "A" in part.body else part.body
+            body = part.body
+            for ident in part.ids:
+                if ident.startswith(PIECE_MARK):
+                    body = body.replace(f'id="{ident}"', f'id="{final(ident)}"', 1)
             ids = {final(i) for i in part.ids}
             if ids & seen_ids:
                 return None  # an id in two pieces: the whole chapter reports it
