@@ -71,8 +71,9 @@ def render_chapters(source, options: BuildOptions, stats: RenderStats, *, meanwh
             results[i] = r
         else:
             pieces.setdefault(i, []).append(r)
+    del rendered
     for i, plan in plans.items():
-        results[i] = cut.merge(plan, pieces[i], i + 1)
+        results[i] = cut.merge(plan, pieces.pop(i), i + 1)
         if results[i] is None:
             # A piece saw what the plan did not assume: the chapter renders whole, the way
             # that is always right.

@@ -63,6 +63,9 @@ PIECE_MARK = "\ue000"  # ids a piece cannot know yet: "\ue000H<n>\ue000" (a head
 _ID_PLACEHOLDER = re.compile("\ue000([HA])([0-9]+)\ue000")
 _NOTE_REF = re.compile(r"\[\^([^\]]*)\]")  # Python-Markdown's footnote reference pattern
 _DEF_AT = re.compile(r"[ ]{0,3}\[\^[^\]]*\][ ]*:")  # a reference that is the start of a definition
+# A line that may start a footnote, link or abbreviation definition: what each of those block
+# processors' expressions needs (`[label]:` or `[^label]:` at most three spaces in, `*[` first).
+_DEF_LINE = re.compile(r"(?m)^(?:[ ]{0,3}\[[^\]]*\]:|\*\[)")
 # What is not cut (see the module's docstring): raw HTML blocks, comments and elements whose
 # text HTML parses raw, the `toc` marker, the footnotes' place marker, ids or links of the
 # author's that look like the footnote extension's.  Each is looked for with a search that
@@ -266,31 +269,31 @@ def _scanner():
     return md
 
 
-def _normalised(text: str) -> list[str]:
+def _normalised(text: str) -> str:
     """What Python-Markdown's first preprocessor makes of the text, line for line (tabs
     expanded, lines of spaces emptied)."""
-    lines = clean_text(text).replace(STX, "").replace(ETX, "").expandtabs(4).split("\n")
-    return ["" if ln and not ln.strip(" ") else ln for ln in lines]
+    text = clean_text(text).replace(STX, "").replace(ETX, "").expandtabs(4)
+    return _SPACES_LINE.sub("\n", text) if "\n " in text else text
 
 
-def _fenced_lines(text: str) -> list[tuple[int, int]]:
-    """(first, last) line of each fenced code block, found as Python-Markdown's fenced_code
+_SPACES_LINE = re.compile(r"\n[ ]+(?=\n)")
+_CANDIDATE = re.compile(r"\n\n(?=#)")  # a `#` line after a blank line
+
+
+def _fenced_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each fenced code block, found as Python-Markdown's fenced_code
     preprocessor finds them: the first match from the top, then the first from the end of
     the last one.  A fence starts a line with ``` or ~~~, so the expression is tried only
     there (where `search` would find its first match)."""
-    spans, pos, line, at = [], 0, 0, 0
+    spans, pos = [], 0
     regex = FencedBlockPreprocessor.FENCED_BLOCK_RE
-    starts = sorted(i for fence in ("```", "~~~") for i in _line_starts_with(text, fence))
-    for start in starts:
+    for start in sorted(i for fence in ("```", "~~~") for i in _line_starts_with(text, fence)):
         if start < pos:
             continue
         m = regex.match(text, start)
-        if not m:
-            continue
-        line += text.count("\n", at, m.start())
-        last = line + m.group(0).count("\n")
-        spans.append((line, last))
-        line, at, pos = last, m.end(), m.end()
+        if m:
+            spans.append((m.start(), m.end()))
+            pos = m.end()
     return spans
 
 
@@ -316,39 +319,66 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
     state = md._book_piece
     if not state:
         return None
-    lines = _normalised(text)
-    raw_lines = text.split("\n")
-    if len(lines) != len(raw_lines):
+    norm = _normalised(text)
+    if norm.count("\n") != text.count("\n"):
         return None
-    fenced = bytearray(len(lines))
-    for first, last in _fenced_lines("\n".join(lines)):
-        fenced[first:last + 1] = b"\1" * (last + 1 - first)
-    cuts = [0]
-    for i in [i for i, ln in enumerate(lines) if ln[:1] == "#"]:
-        if not i or lines[i - 1] or fenced[i] or not 0 < _heading_level(md, lines[i]) <= split_level:
+    fences = _fenced_spans(norm)
+    cuts, lines_at, line, counted, f = [0], [0], 0, 0, 0
+    for m in _CANDIDATE.finditer(norm):
+        at = m.end()  # the heading line
+        while f < len(fences) and fences[f][1] <= at:
+            f += 1
+        if f < len(fences) and fences[f][0] <= at:
+            continue  # inside fenced code
+        end = norm.find("\n", at)
+        if not 0 < _heading_level(md, norm[at:end if end >= 0 else len(norm)]) <= split_level:
             continue
-        last_text = i - 1
-        while last_text >= 0 and not lines[last_text]:
-            last_text -= 1
-        if last_text >= 0 and not lines[last_text].startswith("    "):
-            cuts.append(i)
+        before = m.start()
+        while before and norm[before - 1] == "\n":
+            before -= 1  # back over more blank lines
+        if not before or norm.startswith("    ", norm.rfind("\n", 0, before) + 1):
+            continue  # only blank lines before, or an indented line (code, a list item's text)
+        line += norm.count("\n", counted, at)
+        counted = at
+        cuts.append(at)
+        lines_at.append(line)
     if len(cuts) < 2:
         return None
-    cuts.append(len(lines))
+    if norm is text or norm == text:
+        raw_cuts = cuts
+    else:  # the same lines, at other offsets
+        raw_cuts, at, line = [], 0, 0
+        for target in lines_at:
+            while line < target:
+                at = text.index("\n", at) + 1
+                line += 1
+            raw_cuts.append(at)
+
+    def pieces_of(whole: str, starts: list[int]):
+        ends = [x - 1 for x in starts[1:]] + [len(whole)]
+        return [whole[a:b] for a, b in zip(starts, ends)]
+
+    normal = pieces_of(norm, cuts)
+    del norm
 
     # What each piece defines, found by Python-Markdown's own definition processors.
     chain = [md.parser.blockprocessors[n] for n in ("footnote", "abbr", "reference")]
     needs = ("[^", "*[", "]:")
     definitions: list[list] = []
     parent = etree.Element("div")  # these processors take no element; they record definitions
-    for a, b in zip(cuts, cuts[1:]):
-        piece = "\n".join(lines[a:b])
-        blocks = [bl for bl in (piece + "\n\n").split("\n\n")]
+    md.reset()
+    for piece in normal:
+        if not _DEF_LINE.search(piece):
+            definitions.append([])
+            continue
+        blocks = (piece + "\n\n").split("\n\n")
         state.log = []
-        md.reset()
         try:
             while blocks:
                 block = blocks[0]
+                if not _DEF_LINE.search(block):  # each processor would give it back
+                    blocks.pop(0)
+                    continue
                 for processor, need in zip(chain, needs):
                     if need in block and processor.run(parent, blocks) is not False:
                         break
@@ -382,17 +412,17 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
     # Which piece refers to each note (once at most), so renders it.
     referred: dict[str, int] = {}
     mentions: list[set] = []
-    for k, (a, b) in enumerate(zip(cuts, cuts[1:])):
+    for k, piece in enumerate(normal):
         seen = set()
-        for ln in lines[a:b]:
-            if "[^" not in ln:
-                continue
-            for m in _NOTE_REF.finditer(ln):
-                seen.add(m.group(1))
-                if m.group(1) in notes and not (m.start() <= 3 and _DEF_AT.match(ln)):
-                    if m.group(1) in referred:
-                        return None  # referred to twice
-                    referred[m.group(1)] = k
+        for m in _NOTE_REF.finditer(piece):
+            seen.add(m.group(1))
+            at = m.start()
+            line_start = piece.rfind("\n", max(0, at - 4), at) + 1 if not at or piece[at - 1] in "\n " else -1
+            if m.group(1) in notes and not (line_start >= 0 and at - line_start <= 3
+                                            and _DEF_AT.match(piece, line_start)):
+                if m.group(1) in referred:
+                    return None  # referred to twice
+                referred[m.group(1)] = k
         mentions.append(seen)
     home = {label: referred.get(label, defined_in[label]) for label in notes}
     rendered: list[list] = [[] for _ in definitions]
@@ -401,12 +431,12 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
 
     refs_t, abbr_t = tuple(references.items()), tuple(abbreviations.items())
     pieces = []
-    for k, (a, b) in enumerate(zip(cuts, cuts[1:])):
+    for k, piece_text in enumerate(pieces_of(text, raw_cuts)):
         labels = mentions[k] | {label for label, _ in rendered[k]}
         shared = Shared(refs_t, abbr_t, tuple((lb, numbers[lb]) for lb in sorted(labels) if lb in numbers),
                         tuple(rendered[k]))
-        piece_text = "\n".join(raw_lines[a:b])
-        pieces.append(Piece(Chapter(chapter.path, chapter.name, piece_text, 1), chapter.first_line + a, shared))
+        pieces.append(Piece(Chapter(chapter.path, chapter.name, piece_text, 1), chapter.first_line + lines_at[k],
+                            shared))
     return Plan(pieces, definitions, home, referred)
 
 
@@ -416,7 +446,8 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
 
 def merge(plan: Plan, rendered: list, index: int):
     """The pieces' RenderedChapters as the one the whole chapter renders to, or None when a
-    piece saw something the plan did not assume (then the chapter is rendered whole)."""
+    piece saw something the plan did not assume (then the chapter is rendered whole).
+    `rendered` is emptied as the pieces are merged (never changed: they may be cached)."""
     from .passes import RenderedChapter  # noqa: PLC0415 - passes imports this module
 
     referred: dict[str, int] = {}
@@ -439,7 +470,10 @@ def merge(plan: Plan, rendered: list, index: int):
     parts, images, findings = [], {}, []
     counts = [0, 0, 0]
     seen_ids: set = set()
-    for piece, r in zip(plan.pieces, rendered):
+    for k, piece in enumerate(plan.pieces):
+        # Each piece's result is let go of once merged (the list is the caller's to give up):
+        # a long book's bodies are not held twice.  (A --watch process keeps them in memory.)
+        r, rendered[k] = rendered[k], None
         f = r.facts
         names = {f"H{n}": unique(slug, used, counters) for n, slug in enumerate(f["slugs"], 1)}
         names.update({f"A{n}": f"c{index}-h{auto + n}" for n in range(1, f.get("auto_ids", 0) + 1)})

@@ -209,9 +209,10 @@ def link_targets_in_book(source, chapters) -> list[Finding]:
     known = {i for ch in chapters for part in ch.parts for i in part.ids}
     out = []
     for ch, chapter in zip(chapters, source.chapters):
-        loc = Locator(chapter.text, chapter.first_line)
+        loc = None  # made only for a chapter with a dead link: a one-file book is one long text
         for part in ch.parts:
             for target in sorted(part.links - known):
+                loc = loc or Locator(chapter.text, chapter.first_line)
                 out.append(finding("link-target-missing", f"the link to '#{target}' leads nowhere",
                                    chapter.name, loc.line(f"(#{target}", f"#{target}"),
                                    "link to a heading's id (shown in the table of contents) or add {#"
