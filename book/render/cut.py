@@ -368,10 +368,13 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
     parent = etree.Element("div")  # these processors take no element; they record definitions
     md.reset()
     for piece in normal:
-        if not _DEF_LINE.search(piece):
+        first = _DEF_LINE.search(piece)
+        if not first:
             definitions.append([])
             continue
-        blocks = (piece + "\n\n").split("\n\n")
+        # The blocks before the one with the first definition line have none (and a definition
+        # takes only the blocks after it): they are not looked at.
+        blocks = (piece + "\n\n").split("\n\n")[piece.count("\n\n", 0, first.start()):]
         state.log = []
         try:
             while blocks:
