@@ -234,3 +234,42 @@ def test_jobs_bounds_the_speech_threads(tmp_path, monkeypatch):
         _CountingPool.sizes = []
         build(src, tmp_path / f"{jobs}.epub", BuildOptions(jobs=jobs, read_aloud=True, cache=False))
         assert _CountingPool.sizes == [jobs]
+
+
+# Blocks that touch what a cut must respect; a random file of them, cut or whole, gives the
+# same bytes (or the same error), whether the pieces merged or the file rendered whole.
+_BLOCKS = [
+    "# Chapter {n}", "## Summary", "# Chapter {n} {{#chapter-one}}", "#Hashtag heading {n}",
+    "Plain text {n} with *emphasis* and a [link][r{n}].", "A note.[^f{n}]", "Another note.[^f{m}]",
+    "[^f{n}]: The note {n}.", "[^f{n}]: A note\n    with a second line.", "[r{n}]: https://example.org/{n}",
+    "*[WHO]: World Health Organization", "The WHO says {n}.", "```\n# code {n}\n\n# more\n```",
+    "~~~python\n\n# Chapter in code\n~~~", "    # indented code {n}", "- item {n}\n- item\n\n    # in the item",
+    "| A | B |\n|---|---|\n| {n} | x |", "# a | b\n--- | ---\n1 | 2", "Text `[^f{n}]` in code.",
+    "Setext {n}\n========", "A paragraph.\n{{: #summary }}", "> quote {n}\n\n# After a quote",
+]
+
+
+def _random_file(draw_blocks) -> str:
+    return "\n\n".join(b.format(n=n, m=(n * 7) % 5) for n, b in draw_blocks) + "\n"
+
+
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    given = None
+
+if given is not None:
+    @settings(max_examples=int(__import__("os").environ.get("BOOK_FUZZ_EXAMPLES", "60")) // 5 or 1,
+              deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(_BLOCKS)), min_size=1, max_size=40))
+    def test_random_files_give_the_same_bytes_cut_or_whole(tmp_path_factory, blocks):
+        folder = tmp_path_factory.mktemp("fuzz")
+        src = write_book(folder, _random_file(blocks))
+        outcomes = []
+        for cut_at in (None, 0):
+            try:
+                outcomes.append(built(src, folder / "out.epub", cut_at=cut_at, cache=False, jobs=1)[0])
+            except BookError as e:
+                outcomes.append(str(e))
+        assert outcomes[0] == outcomes[1]
