@@ -40,6 +40,7 @@ the text of a finding starts at the piece, not at the top of the file).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import xml.etree.ElementTree as etree
@@ -108,7 +109,7 @@ class Piece:
 @dataclass
 class Plan:
     pieces: list[Piece]
-    definitions: list[list]  # per piece: what Python-Markdown's parser should find in it
+    definitions: list[str]  # per piece: a digest of what Python-Markdown's parser should find in it
     home: dict[str, int]  # footnote label -> the piece that renders it
     referred: dict[str, int] = field(default_factory=dict)  # label -> the piece that refers to it
 
@@ -191,7 +192,7 @@ class _Shared(Treeprocessor):
         st = self.state
         if st.shared is None:
             return
-        st.facts["definitions"] = st.log
+        st.facts["definitions"] = _digest(st.log)  # (a digest: a long book defines thousands of notes)
         st.log = None
         dict.clear(self.md.references)
         dict.update(self.md.references, st.shared.references)
@@ -211,7 +212,7 @@ class _AfterNotes(Treeprocessor):
         st = self.state
         if st.shared is None:
             return
-        st.facts["late_definitions"] = st.log
+        st.facts["late_definitions"] = bool(st.log)
         st.log = None
 
 
@@ -226,7 +227,10 @@ class _Ids(Treeprocessor):
     def run(self, root):
         if self.state.shared is None:
             return
-        self.state.facts["ids"] = {el.get("id") for el in root.iter() if el.get("id") is not None}
+        # The footnote extension's own ids (fn-<label>, fnref-<label>) are left out: cut.merge
+        # knows them from the plan, and a book of many notes would otherwise carry them twice.
+        self.state.facts["ids"] = {i for el in root.iter() if (i := el.get("id")) is not None
+                                   and not i.startswith(("fn-", "fnref"))}
 
 
 def render_piece(text: str, md, shared: Shared) -> tuple[str, dict]:
@@ -252,6 +256,10 @@ def render_piece(text: str, md, shared: Shared) -> tuple[str, dict]:
     facts = state.facts
     facts["slugs"] = slugs
     return html, facts
+
+
+def _digest(found: list) -> str:
+    return hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +352,8 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
         lines_at.append(line)
     if len(cuts) < 2:
         return None
-    if norm is text or norm == text:
+    same = norm is text or norm == text  # the usual case: nothing to normalise
+    if same:
         raw_cuts = cuts
     else:  # the same lines, at other offsets
         raw_cuts, at, line = [], 0, 0
@@ -434,13 +443,15 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
 
     refs_t, abbr_t = tuple(references.items()), tuple(abbreviations.items())
     pieces = []
-    for k, piece_text in enumerate(pieces_of(text, raw_cuts)):
+    raw = normal if same else pieces_of(text, raw_cuts)
+    del normal  # (one copy of the text in pieces, not two)
+    for k, piece_text in enumerate(raw):
         labels = mentions[k] | {label for label, _ in rendered[k]}
         shared = Shared(refs_t, abbr_t, tuple((lb, numbers[lb]) for lb in sorted(labels) if lb in numbers),
                         tuple(rendered[k]))
         pieces.append(Piece(Chapter(chapter.path, chapter.name, piece_text, 1), chapter.first_line + lines_at[k],
                             shared))
-    return Plan(pieces, definitions, home, referred)
+    return Plan(pieces, [_digest(found) for found in definitions], home, referred)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,6 +479,7 @@ def merge(plan: Plan, rendered: list, index: int):
         return None
 
     used = set().union(*((r.facts or {}).get("ids", set()) for r in rendered))
+    used |= {f"fn-{label}" for label in plan.home} | {f"fnref-{label}" for label in referred}
     counters: dict = {}
     auto = 0
     parts, images, findings = [], {}, []
