@@ -43,7 +43,8 @@ def stress_text() -> str:
     fenced code holding `#` lines (after a blank line, so they look like headings), a heading
     text used in every chapter, an explicit id that a later heading's text would also give,
     an unused note, an image, tables and lists."""
-    out = ["Text before the first chapter, with a [link][far] and HTML in it.", ""]
+    out = ["Text before the first chapter, with a [link][far] and HTML in it.", "",
+           "<https://example.org/autolink> at the start of a line, and <span lang=\"fr\">du texte</span>.", ""]
     for i in range(1, 7):
         out += [f"# Chapter {i}", "", f"Chapter {i} opens.[^n{i}] The WHO and HTML say so, see [the spec][far].", ""]
         out += ["## Summary", "", f"A summary of chapter {i}.", ""]

@@ -73,17 +73,21 @@ _DEF_LINE = re.compile(r"(?m)^(?:[ ]{0,3}\[[^\]]*\]:|\*\[)")
 # starts from a literal, so a long text is scanned at the speed of `str.find`.
 _NOT_CUT_TEXT = ("<!--", "[TOC]", "#fn", FootnoteExtension().getConfig("PLACE_MARKER"))
 _RAW_TEXT = re.compile(r"<(?i:script|style|textarea|title)\b|id\s*=\s*[\"']?fn")
-_TAG_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!?/")
+_TAG_NAME = re.compile(r"[A-Za-z][^`\t\n\r\f />\x00]*")  # as Python-Markdown's HTML parser reads one
 
 
-def _not_cut(text: str) -> bool:
+def _not_cut(text: str, block_level) -> bool:
     if any(s in text for s in _NOT_CUT_TEXT) or _RAW_TEXT.search(text):
         return True
     at = text.find("<")
-    while at >= 0:  # a raw HTML block starts with a tag at most three spaces into a line
+    while at >= 0:
+        # A raw HTML block starts at most three spaces into a line, with a block-level tag, a
+        # declaration or a processing instruction (an inline tag or an autolink is text).
         line_start = text.rfind("\n", 0, at) + 1
-        if at - line_start <= 3 and not text[line_start:at].strip(" ") and text[at + 1:at + 2] in _TAG_START:
-            return True
+        if at - line_start <= 3 and not text[line_start:at].strip(" "):
+            name = _TAG_NAME.match(text, at + 1)
+            if text[at + 1:at + 2] in ("!", "?") or (name and block_level(name.group().lower())):
+                return True
         at = text.find("<", at + 1)
     return False
 
@@ -321,11 +325,11 @@ def _heading_level(md, line: str) -> int:
 def plan(chapter: Chapter, split_level: int) -> Plan | None:
     """Where to cut `chapter` and what each piece shares, or None: render it whole."""
     text = chapter.text
-    if len(text) < MIN_CUT_CHARS or split_level < 1 or _not_cut(text):
+    if len(text) < MIN_CUT_CHARS or split_level < 1:
         return None
     md = _scanner()
     state = md._book_piece
-    if not state:
+    if not state or _not_cut(text, md.is_block_level):
         return None
     norm = _normalised(text)
     if norm.count("\n") != text.count("\n"):
