@@ -438,7 +438,11 @@ def edit_chapter(big, form: str, k: int, text: str) -> None:
     at = md.index(head)
     end = md.find("\n# Chapter ", at + len(head))
     end = len(md) if end < 0 else end
-    big.pandoc_md.write_text(md[:end].rstrip("\n") + f"\n\n{text}\n\n" + md[end:].lstrip("\n"), "utf-8")
+    # Saved as many editors save a file: written beside it, then renamed over it, so that a
+    # watcher never reads a 6 MB file half written.
+    new = big.pandoc_md.with_name(f".{big.pandoc_md.name}.new")
+    new.write_text(md[:end].rstrip("\n") + f"\n\n{text}\n\n" + md[end:].lstrip("\n"), "utf-8")
+    os.replace(new, big.pandoc_md)
 
 
 def rebuild_section(args, work: Path, big, results: dict) -> None:
