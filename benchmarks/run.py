@@ -172,7 +172,11 @@ class Watcher:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def rebuild(self, edit, epub: Path) -> dict:
+    def rebuild(self, edit, epub: Path, pause: float = 1.0) -> dict:
+        # A writer's saves are seconds apart: the watcher has finished what it does after a
+        # build (freeing memory, looking again at what a lone article names) before the next
+        # save, so the measure starts when it is idle.
+        time.sleep(pause)
         seen = sum(1 for ln in self.lines if "wrote " in ln)
         before = epub.stat().st_ino
         cpu = self._cpu()
