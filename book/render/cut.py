@@ -54,7 +54,7 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import ETX, STX
 
 from ..source import Chapter
-from .markdown import _NumberedFootnoteRefs, clean_text, new_markdown
+from .markdown import _NumberedFootnoteRefs, clean_text, convert, new_markdown
 
 # Chapters shorter than this render whole: a cut pays for itself only in a long text (the
 # tests lower it to cut small stress sources).
@@ -252,7 +252,7 @@ def render_piece(text: str, md, shared: Shared) -> tuple[str, dict]:
     state.shared, state.facts, state.log = shared, {}, []
     toc.slugify = placeholder
     try:
-        html = md.convert(clean_text(text))
+        html = convert(md, clean_text(text))
     finally:
         toc.slugify = slugify
         state.shared, state.log = None, None

@@ -287,4 +287,21 @@ def render(text: str, md: markdown.Markdown | None = None) -> str:
     """Markdown text → an HTML fragment (a string)."""
     md = md or new_markdown()
     md.reset()
-    return md.convert(clean_text(text))
+    return convert(md, clean_text(text))
+
+
+def convert(md: markdown.Markdown, text: str) -> str:
+    """`md.convert(text)`, without the `toc` extension's search for its ``[TOC]`` marker when
+    the text does not hold it: that search joins the text of every element of the document
+    with every element after it (a fifth of a book's time in its passes, issue 13), and only a
+    paragraph whose text is the marker can match — which needs the marker in the source, since
+    escapes and entities are still placeholders when `toc` runs."""
+    toc = md.treeprocessors["toc"] if "toc" in md.treeprocessors else None
+    marker = getattr(toc, "marker", None)
+    if not marker or marker in text:
+        return md.convert(text)
+    toc.marker = ""
+    try:
+        return md.convert(text)
+    finally:
+        toc.marker = marker
