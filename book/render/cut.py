@@ -51,7 +51,6 @@ from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.extensions.footnotes import FootnoteExtension
 from markdown.extensions.toc import unique
 from markdown.treeprocessors import Treeprocessor
-from markdown.util import ETX, STX
 
 from ..source import Chapter
 from .markdown import _NumberedFootnoteRefs, clean_text, convert, new_markdown
@@ -72,12 +71,12 @@ _DEF_LINE = re.compile(r"(?m)^(?:[ ]{0,3}\[[^\]]*\]:|\*\[)")
 # author's that look like the footnote extension's.  Each is looked for with a search that
 # starts from a literal, so a long text is scanned at the speed of `str.find`.
 _NOT_CUT_TEXT = ("<!--", "[TOC]", "#fn", FootnoteExtension().getConfig("PLACE_MARKER"))
-_RAW_TEXT = re.compile(r"<(?i:script|style|textarea|title)\b|id\s*=\s*[\"']?fn")
+_RAW_TEXT = (re.compile(r"<(?i:script|style|textarea|title)\b"), re.compile(r"id\s*=\s*[\"']?fn"))
 _TAG_NAME = re.compile(r"[A-Za-z][^`\t\n\r\f />\x00]*")  # as Python-Markdown's HTML parser reads one
 
 
 def _not_cut(text: str, block_level) -> bool:
-    if any(s in text for s in _NOT_CUT_TEXT) or _RAW_TEXT.search(text):
+    if any(s in text for s in _NOT_CUT_TEXT) or any(r.search(text) for r in _RAW_TEXT):
         return True
     at = text.find("<")
     while at >= 0:
@@ -284,7 +283,7 @@ def _scanner():
 def _normalised(text: str) -> str:
     """What Python-Markdown's first preprocessor makes of the text, line for line (tabs
     expanded, lines of spaces emptied)."""
-    text = clean_text(text).replace(STX, "").replace(ETX, "").expandtabs(4)
+    text = clean_text(text).expandtabs(4)  # (clean_text removes STX and ETX, as the preprocessor does)
     return _SPACES_LINE.sub("\n", text) if "\n " in text else text
 
 
@@ -317,8 +316,9 @@ def _line_starts_with(text: str, prefix: str):
         at = text.find(prefix, at + 1)
 
 
-def _heading_level(md, line: str) -> int:
-    m = md.parser.blockprocessors["hashheader"].RE.match(line)
+def _heading_level(heading, line: str) -> int:
+    """The level of the ATX heading `line` is for Python-Markdown (`heading`: its expression)."""
+    m = heading.match(line)
     return len(m.group("level")) if m and m.end() >= len(line.rstrip("\n")) else 0
 
 
@@ -335,6 +335,7 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
     if norm.count("\n") != text.count("\n"):
         return None
     fences = _fenced_spans(norm)
+    heading = md.parser.blockprocessors["hashheader"].RE
     cuts, lines_at, line, counted, f = [0], [0], 0, 0, 0
     for m in _CANDIDATE.finditer(norm):
         at = m.end()  # the heading line
@@ -343,7 +344,7 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
         if f < len(fences) and fences[f][0] <= at:
             continue  # inside fenced code
         end = norm.find("\n", at)
-        if not 0 < _heading_level(md, norm[at:end if end >= 0 else len(norm)]) <= split_level:
+        if not 0 < _heading_level(heading, norm[at:end if end >= 0 else len(norm)]) <= split_level:
             continue
         before = m.start()
         while before and norm[before - 1] == "\n":
