@@ -274,3 +274,12 @@ if given is not None:
             except BookError as e:
                 outcomes.append(str(e))
         assert outcomes[0] == outcomes[1]
+
+
+def test_a_file_that_starts_with_definitions_only(tmp_path):
+    # Found by the random test: the text before the first chapter renders to nothing, and
+    # must add no document (the whole file has none there).
+    src = write_book(tmp_path / "b", "[r0]: https://example.org/0\n\n# Chapter 0\n\nSee [r0].\n\n# Chapter 1\n\nText.\n")
+    whole, _, _ = built(src, tmp_path / "w.epub", cut_at=None, cache=False, jobs=1)
+    pieces, _, merges = built(src, tmp_path / "c.epub", cut_at=0, cache=False, jobs=1)
+    assert merges == [True] and pieces == whole

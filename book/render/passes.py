@@ -500,7 +500,9 @@ def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int
         fragment = render(chapter.text, _markdown())
     else:
         fragment, ctx.facts = cut.render_piece(chapter.text, _markdown(), piece)
-    tree = htmltree.parse_fragment(fragment or "<p></p>")
+    # A chapter that renders to nothing still gets a document; a piece of one (only definitions
+    # before the first heading, say) adds none, as it adds none to the whole chapter.
+    tree = htmltree.parse_fragment(fragment or ("<p></p>" if piece is None else ""))
     if ctx.facts is not None:
         ctx.facts["starts_with_heading"] = bool(
             len(tree) and tree[0].tag in HEADINGS and int(tree[0].tag[1]) <= split_level
