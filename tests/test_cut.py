@@ -283,3 +283,15 @@ def test_a_file_that_starts_with_definitions_only(tmp_path):
     whole, _, _ = built(src, tmp_path / "w.epub", cut_at=None, cache=False, jobs=1)
     pieces, _, merges = built(src, tmp_path / "c.epub", cut_at=0, cache=False, jobs=1)
     assert merges == [True] and pieces == whole
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_deeper_split_levels_cut_at_their_headings(tmp_path, level):
+    src = tmp_path / "b" / "book.md"
+    write_book(tmp_path / "b")
+    src.write_text(FRONT.replace("author: T. Ester\n", f"author: T. Ester\nsplit-level: {level}\n")
+                   + stress_text(), "utf-8")
+    whole, _, _ = built(src, tmp_path / "w.epub", cut_at=None, cache=False, jobs=1)
+    pieces, stats, merges = built(src, tmp_path / "c.epub", cut_at=0, cache=False, jobs=1)
+    assert merges == [True] and stats.chapters == 14, "each chapter and its Summary section"
+    assert pieces == whole
