@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -127,11 +130,20 @@ def test_cut_gives_the_bytes_of_the_whole_file(tmp_path):
 def test_cut_in_processes_and_through_the_cache_gives_the_same_bytes(tmp_path):
     src = write_book(tmp_path / "b")
     whole, _, _ = built(src, tmp_path / "whole.epub", cut_at=None, cache=False, jobs=1)
-    cold, stats, merges = built(src, tmp_path / "cold.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=2)
-    assert merges == [True] and (stats.misses, stats.stored) == (7, 7)
+    # In worker processes: from a process of its own, where book forks them as the command line
+    # does (a test session holds threads; see tests/test_perf_features.build_in_fresh_process).
+    root = Path(__file__).resolve().parent.parent
+    script = (f"import sys; sys.path.insert(0, {str(root)!r})\n"
+              "from book import BuildOptions, build\nfrom book.render import cut\ncut.MIN_CUT_CHARS = 0\n"
+              f"s = build({str(src)!r}, {str(tmp_path / 'cold.epub')!r}, BuildOptions(cache=True, "
+              f"cache_dir={str(tmp_path / 'c')!r}, jobs=2)).stats\n"
+              "print(s.workers, s.misses, s.stored)\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["2", "7", "7"], "two processes rendered the seven pieces and stored them"
     warm, stats, merges = built(src, tmp_path / "warm.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=1)
     assert merges == [True] and (stats.hits, stats.misses) == (7, 0)
-    assert cold == whole and warm == whole
+    assert (tmp_path / "cold.epub").read_bytes() == whole and warm == whole
 
 
 def test_editing_one_chapter_renders_only_that_piece(tmp_path):
