@@ -1,22 +1,26 @@
-"""How fast is `book`, and how much memory does it take, next to pandoc?  (Issue 6.)
+"""How fast is `book`, and how much memory does it take, next to pandoc?  (Issues 6 and 13.)
 
     python benchmarks/run.py                 # the full run: a 1,000,000-word book (several minutes)
     python benchmarks/run.py --quick         # the same measurements on a 100,000-word book
 
-    options: --words 1000000 --chapters 200 --images 40 --sizes 250000,500000,1000000
-             --batch 500 --repeat 1 --json results.json --keep DIR --no-pandoc
+    options: --words 1000000 --chapters 200 --images 40 --kinds plain,dense
+             --sizes 250000,500000,1000000 --notes 10000 --batch 500 --repeat 1
+             --json results.json --keep DIR --no-pandoc
 
 What it does, in a temporary folder:
 
-1. writes a synthetic book (benchmarks/synth.py): book.yaml and N chapter files with headings,
-   lists, tables, footnotes and PNG images with alt text, plus the same text as one Markdown file;
-2. builds it with `python -m book build BOOK -o OUT -q --no-cache` (all CPUs, then --jobs 1) and
-   with pandoc 3 (`pandoc book.md -o OUT --split-level=1 --toc`, the binary of the
-   pypandoc_binary package), alternating the runs;
-3. rebuilds the book with the cache on: cold (empty cache), unchanged, after editing one chapter,
-   and the same edit with `book build --watch` running (save → new EPUB in place);
-4. builds books of each of --sizes words (time and peak memory as the book grows);
-5. builds --batch short articles (`book build FOLDER --jobs 1`, then `--jobs 2`).
+1. for each kind of text (plain; dense: emphasis, strong text, a link and a note in every
+   paragraph), writes a synthetic book (benchmarks/synth.py): book.yaml and N chapter files with
+   headings, lists, tables, footnotes and PNG images with alt text, and the same text as one
+   Markdown file; builds both forms with `python -m book build SOURCE -o OUT -q --no-cache` (all
+   CPUs, then --jobs 1) and the one file with pandoc 3 (`pandoc book.md -o OUT --split-level=1
+   --toc`, the binary of the pypandoc_binary package), alternating the runs;
+2. rebuilds each form with the cache on: cold (empty cache), unchanged, after editing one
+   chapter, and the same edit with `book build --watch` running (save → new EPUB in place);
+3. builds both forms of books of each of --sizes words (time, the ratio to the size before,
+   peak memory);
+4. builds a one-file article of --notes footnotes, and pandoc the same;
+5. builds --batch short articles (`book build FOLDER --jobs 1`, then `--jobs 2`, then on Dask).
 
 Each build is a child process.  Time is wall-clock time (and CPU time, user + system, of the
 process and its workers).  Peak memory is the larger of the child's peak resident set
