@@ -1,22 +1,26 @@
-"""How fast is `book`, and how much memory does it take, next to pandoc?  (Issue 6.)
+"""How fast is `book`, and how much memory does it take, next to pandoc?  (Issues 6 and 13.)
 
     python benchmarks/run.py                 # the full run: a 1,000,000-word book (several minutes)
     python benchmarks/run.py --quick         # the same measurements on a 100,000-word book
 
-    options: --words 1000000 --chapters 200 --images 40 --sizes 250000,500000,1000000
-             --batch 500 --repeat 1 --json results.json --keep DIR --no-pandoc
+    options: --words 1000000 --chapters 200 --images 40 --kinds plain,dense
+             --sizes 250000,500000,1000000 --notes 10000 --batch 500 --repeat 1
+             --json results.json --keep DIR --no-pandoc
 
 What it does, in a temporary folder:
 
-1. writes a synthetic book (benchmarks/synth.py): book.yaml and N chapter files with headings,
-   lists, tables, footnotes and PNG images with alt text, plus the same text as one Markdown file;
-2. builds it with `python -m book build BOOK -o OUT -q --no-cache` (all CPUs, then --jobs 1) and
-   with pandoc 3 (`pandoc book.md -o OUT --split-level=1 --toc`, the binary of the
-   pypandoc_binary package), alternating the runs;
-3. rebuilds the book with the cache on: cold (empty cache), unchanged, after editing one chapter,
-   and the same edit with `book build --watch` running (save → new EPUB in place);
-4. builds books of each of --sizes words (time and peak memory as the book grows);
-5. builds --batch short articles (`book build FOLDER --jobs 1`, then `--jobs 2`).
+1. for each kind of text (plain; dense: emphasis, strong text, a link and a note in every
+   paragraph), writes a synthetic book (benchmarks/synth.py): book.yaml and N chapter files with
+   headings, lists, tables, footnotes and PNG images with alt text, and the same text as one
+   Markdown file; builds both forms with `python -m book build SOURCE -o OUT -q --no-cache` (all
+   CPUs, then --jobs 1) and the one file with pandoc 3 (`pandoc book.md -o OUT --split-level=1
+   --toc`, the binary of the pypandoc_binary package), alternating the runs;
+2. rebuilds each form with the cache on: cold (empty cache), unchanged, after editing one
+   chapter, and the same edit with `book build --watch` running (save → new EPUB in place);
+3. builds both forms of books of each of --sizes words (time, the ratio to the size before,
+   peak memory);
+4. builds a one-file article of --notes footnotes, and pandoc the same;
+5. builds --batch short articles (`book build FOLDER --jobs 1`, then `--jobs 2`, then on Dask).
 
 Each build is a child process.  Time is wall-clock time (and CPU time, user + system, of the
 process and its workers).  Peak memory is the larger of the child's peak resident set
@@ -172,7 +176,11 @@ class Watcher:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def rebuild(self, edit, epub: Path) -> dict:
+    def rebuild(self, edit, epub: Path, pause: float = 1.0) -> dict:
+        # A writer's saves are seconds apart: the watcher has finished what it does after a
+        # build (freeing memory, looking again at what a lone article names) before the next
+        # save, so the measure starts when it is idle.
+        time.sleep(pause)
         seen = sum(1 for ln in self.lines if "wrote " in ln)
         before = epub.stat().st_ino
         cpu = self._cpu()
@@ -297,6 +305,11 @@ def main(argv=None) -> int:
     p.add_argument("--images", type=int, default=40, help="PNG images in it, each with alt text (default 40)")
     p.add_argument("--sizes", default="250000,500000,1000000",
                    help="comma-separated word counts for the scaling table (default 250000,500000,1000000)")
+    p.add_argument("--kinds", default="plain,dense",
+                   help="kinds of text compared with pandoc: plain (short common words) and/or dense "
+                        "(emphasis, strong text, a link and a note in every paragraph); default both")
+    p.add_argument("--notes", type=int, default=10_000,
+                   help="footnotes of the one-file article of section 4 (default 10,000; 0: skip)")
     p.add_argument("--batch", type=int, default=500, help="number of short articles for the batch (0: skip)")
     p.add_argument("--batch-words", type=int, default=800, help="words per batch article (default 800)")
     p.add_argument("--repeat", type=int, default=1,
@@ -310,7 +323,11 @@ def main(argv=None) -> int:
     if args.quick:
         args.words, args.chapters, args.images = 100_000, 20, 10
         args.sizes, args.batch = "25000,50000,100000", min(args.batch, 50)
+        args.notes = min(args.notes, 1000)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if not args.kinds or any(k not in synth.KINDS for k in args.kinds):
+        p.error(f"--kinds: choose from {', '.join(synth.KINDS)}")
 
     pandoc = None if args.no_pandoc else pandoc_path()
     info = machine(pandoc, wanted=not args.no_pandoc)
@@ -333,10 +350,10 @@ def main(argv=None) -> int:
 
         if args.batch_only:
             args.words = 0
-        # 1. book against pandoc ------------------------------------------------------------
+        # 1.–4. book against pandoc, rebuilds, scaling, footnotes ---------------------------
         if args.words:
             compare_rebuild_scaling(args, work, env, pandoc, sizes, results)
-        # 4. batch ----------------------------------------------------------------------------
+        # 5. batch ----------------------------------------------------------------------------
         if args.batch:
             batch_section(args, work, env, results)
 
@@ -350,25 +367,54 @@ def main(argv=None) -> int:
     return 0
 
 
+FORMS = ("one file", "folder")
+
+
+def source_of(b, form: str) -> Path:
+    """The same text as `book` reads it in each form: the one Markdown file pandoc reads too,
+    or the book folder of chapter files."""
+    return b.pandoc_md if form == "one file" else b.folder
+
+
 def compare_rebuild_scaling(args, work: Path, env: dict, pandoc: str | None, sizes: list[int], results: dict) -> None:
-    """Sections 1–3: book against pandoc, rebuilds, scaling."""
-    say(f"\n== 1. {args.words:,} words, {args.chapters} chapters, {args.images} images: "
-        + ("book against pandoc ==" if pandoc else "book (no pandoc to compare with) =="))
+    """Sections 1–4: book (one file and folder) against pandoc on two kinds of text, rebuilds
+    of both forms, scaling of both forms, a one-file article of 10,000 notes."""
+    books = {}
+    results["compare"] = {}
+    for kind in args.kinds:
+        books[kind] = compare(args, work, env, pandoc, kind, results)
+    rebuild_section(args, work, books[args.kinds[0]], results)
+    scaling_section(args, work, env, books[args.kinds[0]], sizes, results)
+    if args.notes:
+        footnotes_section(args, work, env, pandoc, results)
+
+
+def compare(args, work: Path, env: dict, pandoc: str | None, kind: str, results: dict):
+    """Section 1: the same text as one file and as a folder, book against pandoc."""
+    n = list(args.kinds).index(kind) + 1
+    say(f"\n== 1.{n} {args.words:,} words of {kind} text, {args.chapters} chapters, {args.images} images: "
+        + ("book (one file, folder) against pandoc ==" if pandoc else "book (no pandoc to compare with) =="))
     t = time.perf_counter()
-    big = synth.generate(work / "big", words=args.words, chapters=args.chapters, images=args.images)
-    say(f"(wrote the book: {big.words:,} words, "
-        f"{sum(p.stat().st_size for p in big.chapters) / 1e6:.1f} MB of Markdown, {time.perf_counter() - t:.1f} s)")
-    # One build of this book first, not measured: its files in the page cache, the workers'
-    # code paths warm, as for every later run (run 1 was otherwise often the slowest).
-    measure(book_cmd(big.folder, work / "big-warm.epub", "--no-cache"), cwd=work, env=env)
-    runs: dict[str, list[dict]] = {"book": [], "book --jobs 1": [], "pandoc": []}
+    big = synth.generate(work / f"big-{kind}", words=args.words, chapters=args.chapters, images=args.images,
+                         kind=kind)
+    say(f"(wrote the book: {big.words:,} words, {big.pandoc_md.stat().st_size / 1e6:.1f} MB of Markdown "
+        f"in one file and in {len(big.chapters)} chapter files, {time.perf_counter() - t:.1f} s)")
+    # One build of each form first, not measured: files in the page cache, code paths warm.
+    for form in FORMS:
+        measure(book_cmd(source_of(big, form), work / "big-warm.epub", "--no-cache"), cwd=work, env=env)
+    runs: dict[str, list[dict]] = {"book, one file": [], "book, folder": [], "book --jobs 1, one file": [],
+                                   "book --jobs 1, folder": [], "pandoc": []}
     for r in range(args.repeat):
-        runs["book"].append(measure(book_cmd(big.folder, work / "big.epub", "--no-cache"), cwd=work, env=env))
+        for form in FORMS:
+            runs[f"book, {form}"].append(measure(book_cmd(source_of(big, form), work / "big.epub", "--no-cache"),
+                                                 cwd=work, env=env))
         if pandoc:
             runs["pandoc"].append(measure(pandoc_cmd(pandoc, big.pandoc_md, work / "big-pandoc.epub"),
                                           cwd=big.folder))
-        runs["book --jobs 1"].append(measure(book_cmd(big.folder, work / "big-1.epub", "--no-cache", "--jobs", "1"),
-                                             cwd=work, env=env))
+        for form in FORMS:
+            runs[f"book --jobs 1, {form}"].append(
+                measure(book_cmd(source_of(big, form), work / "big-1.epub", "--no-cache", "--jobs", "1"),
+                        cwd=work, env=env))
         say(f"  run {r + 1}: " + ", ".join(f"{k} {v[-1]['wall']:.2f} s" for k, v in runs.items() if v))
     rows = []
     pd = runs["pandoc"]
@@ -385,67 +431,115 @@ def compare_rebuild_scaling(args, work: Path, env: dict, pandoc: str | None, siz
     say(table(rows, head))
     if args.repeat > 1:
         say(f"(medians of {args.repeat} runs)")
-    results["compare"] = {k: v for k, v in runs.items() if v}
-    results["compare_words"] = big.words
+    results["compare"][kind] = {"words": big.words, "runs": {k: v for k, v in runs.items() if v}}
+    return big
 
-    # 2. rebuild after a one-chapter edit -------------------------------------------------
-    say("\n== 2. rebuild with the cache on ==")
-    cache = work / "cache"
-    cenv = book_env(cache)
-    reb: dict[str, list[dict]] = {"cold (empty cache)": [], "unchanged": [], "one chapter edited": []}
-    same = True
-    edited = big.chapters[len(big.chapters) // 2]
-    for r in range(args.repeat):
-        shutil.rmtree(cache, ignore_errors=True)
-        reb["cold (empty cache)"].append(measure(book_cmd(big.folder, work / "c1.epub"), cwd=work, env=cenv))
-        reb["unchanged"].append(measure(book_cmd(big.folder, work / "c2.epub"), cwd=work, env=cenv))
-        same &= (work / "c1.epub").read_bytes() == (work / "c2.epub").read_bytes()
-        edited.write_text(edited.read_text("utf-8") + f"\nOne more paragraph ({r + 1}), for the rebuild.\n", "utf-8")
-        reb["one chapter edited"].append(measure(book_cmd(big.folder, work / "c3.epub"), cwd=work, env=cenv))
-        # The edited book built cold must be the cached rebuild, byte for byte.
-        measure(book_cmd(big.folder, work / "c4.epub", "--no-cache"), cwd=work, env=env)
-        same &= (work / "c3.epub").read_bytes() == (work / "c4.epub").read_bytes()
-    # The same edit with `book build --watch` running: the time from saving the chapter
-    # to the new EPUB in place (polling included), in a process that is already warm.
-    reb["one chapter edited, --watch"] = []
-    watch_cmd = [sys.executable, "-m", "book", "build", str(big.folder), "-o", str(work / "w.epub"), "--watch"]
-    with Watcher(watch_cmd, cwd=work, env=cenv) as w:
-        for r in range(max(3, args.repeat)):
-            ch = big.chapters[(r * 37 + 11) % len(big.chapters)]
-            reb["one chapter edited, --watch"].append(
-                w.rebuild(lambda ch=ch, r=r: ch.write_text(ch.read_text("utf-8") + f"\nA watched edit ({r + 1}).\n",
-                                                            "utf-8"), work / "w.epub"))
-    measure(book_cmd(big.folder, work / "c5.epub", "--no-cache"), cwd=work, env=env)
-    same &= (work / "w.epub").read_bytes() == (work / "c5.epub").read_bytes()
-    cold = reb["cold (empty cache)"]
-    say(table([[k, f"{med(v, 'wall'):.2f}", f"{med(v, 'cpu'):.2f}", f"{med(v, 'peak_mb'):.0f}",
-                f"{med(v, 'wall') / med(cold, 'wall'):.3f}", f"{med(v, 'cpu') / med(cold, 'cpu'):.3f}"]
-               for k, v in reb.items()], ["build", "wall s", "cpu s", "peak MB", "wall / cold", "cpu / cold"]))
+
+def edit_chapter(big, form: str, k: int, text: str) -> None:
+    """Append a paragraph to chapter `k` (0-based): its file, or its part of the one file."""
+    if form == "folder":
+        ch = big.chapters[k]
+        ch.write_text(ch.read_text("utf-8") + f"\n{text}\n", "utf-8")
+        return
+    md = big.pandoc_md.read_text("utf-8")
+    head = f"# Chapter {k + 1}:"
+    at = md.index(head)
+    end = md.find("\n# Chapter ", at + len(head))
+    end = len(md) if end < 0 else end
+    # Saved as many editors save a file: written beside it, then renamed over it, so that a
+    # watcher never reads a 6 MB file half written.
+    new = big.pandoc_md.with_name(f".{big.pandoc_md.name}.new")
+    new.write_text(md[:end].rstrip("\n") + f"\n\n{text}\n\n" + md[end:].lstrip("\n"), "utf-8")
+    os.replace(new, big.pandoc_md)
+
+
+def rebuild_section(args, work: Path, big, results: dict) -> None:
+    """Section 2: rebuilds with the cache on, both forms: a new `book build` process after a
+    one-chapter edit, and the same edit with `book build --watch` running."""
+    say("\n== 2. rebuild with the cache on, after editing one chapter ==")
+    env = book_env()
+    results["rebuild"], same = {}, True
+    rows = []
+    for form in FORMS:
+        src = source_of(big, form)
+        cache = work / f"cache-{form.replace(' ', '-')}"
+        cenv = book_env(cache)
+        reb: dict[str, list[dict]] = {"cold (empty cache)": [], "unchanged": [], "one chapter edited": []}
+        middle = len(big.chapters) // 2
+        for r in range(args.repeat):
+            shutil.rmtree(cache, ignore_errors=True)
+            reb["cold (empty cache)"].append(measure(book_cmd(src, work / "c1.epub"), cwd=work, env=cenv))
+            reb["unchanged"].append(measure(book_cmd(src, work / "c2.epub"), cwd=work, env=cenv))
+            same &= (work / "c1.epub").read_bytes() == (work / "c2.epub").read_bytes()
+            edit_chapter(big, form, middle, f"One more paragraph ({r + 1}), for the rebuild.")
+            reb["one chapter edited"].append(measure(book_cmd(src, work / "c3.epub"), cwd=work, env=cenv))
+            # The edited book built cold must be the cached rebuild, byte for byte.
+            measure(book_cmd(src, work / "c4.epub", "--no-cache"), cwd=work, env=env)
+            same &= (work / "c3.epub").read_bytes() == (work / "c4.epub").read_bytes()
+        # The same edit with `book build --watch` running: the time from saving the chapter
+        # to the new EPUB in place (polling included), in a process that is already warm.
+        reb["one chapter edited, --watch"] = []
+        watch_cmd = [sys.executable, "-m", "book", "build", str(src), "-o", str(work / "w.epub"), "--watch"]
+        with Watcher(watch_cmd, cwd=work, env=cenv) as w:
+            for r in range(max(3, args.repeat)):
+                k = (r * 37 + 11) % len(big.chapters)
+                reb["one chapter edited, --watch"].append(
+                    w.rebuild(lambda k=k, r=r: edit_chapter(big, form, k, f"A watched edit ({r + 1})."),
+                              work / "w.epub"))
+        measure(book_cmd(src, work / "c5.epub", "--no-cache"), cwd=work, env=env)
+        same &= (work / "w.epub").read_bytes() == (work / "c5.epub").read_bytes()
+        cold = reb["cold (empty cache)"]
+        rows += [[form, k, f"{med(v, 'wall'):.2f}", f"{med(v, 'cpu'):.2f}", f"{med(v, 'peak_mb'):.0f}",
+                  f"{med(v, 'wall') / med(cold, 'wall'):.3f}", f"{med(v, 'cpu') / med(cold, 'cpu'):.3f}"]
+                 for k, v in reb.items()]
+        results["rebuild"][form] = reb
+    say(table(rows, ["form", "build", "wall s", "cpu s", "peak MB", "wall / cold", "cpu / cold"]))
     say(f"cached builds give the cold build's bytes: {same}")
-    results["rebuild"] = reb
     results["rebuild_identical"] = same
 
-    # 3. scaling --------------------------------------------------------------------------
+
+def scaling_section(args, work: Path, env: dict, big, sizes: list[int], results: dict) -> None:
+    """Section 3: how time and memory grow with the text, both forms."""
     say("\n== 3. scaling (book, all CPUs, no cache) ==")
     rows, scale = [], []
-    for words in sizes:
-        chapters = max(1, round(args.chapters * words / args.words))
-        if words == args.words:
-            b = big
-        else:
-            b = synth.generate(work / f"size-{words}", words=words, chapters=chapters, images=args.images)
-        m = measure(book_cmd(b.folder, work / f"size-{words}.epub", "--no-cache"), cwd=work, env=env)
-        scale.append({"words": b.words, "chapters": len(b.chapters), **m})
-        rows.append([f"{b.words:,}", len(b.chapters), f"{m['wall']:.2f}", f"{m['cpu']:.2f}",
-                     f"{b.words / m['wall'] / 1000:.0f}k", f"{m['peak_mb']:.0f}"])
-    say(table(rows, ["words", "chapters", "wall s", "cpu s", "words/s", "peak MB"]))
+    for form in FORMS:
+        before = None
+        for words in sizes:
+            chapters = max(1, round(args.chapters * words / args.words))
+            if words == args.words:
+                b = big
+            else:
+                b = synth.generate(work / f"size-{words}", words=words, chapters=chapters, images=args.images,
+                                   kind=args.kinds[0])
+            m = measure(book_cmd(source_of(b, form), work / f"size-{words}.epub", "--no-cache"), cwd=work, env=env)
+            step = f"{m['wall'] / before['wall']:.2f}" if before else "-"
+            scale.append({"form": form, "words": b.words, "chapters": len(b.chapters), **m})
+            rows.append([form, f"{b.words:,}", f"{m['wall']:.2f}", step, f"{m['cpu']:.2f}",
+                         f"{b.words / m['wall'] / 1000:.0f}k", f"{m['peak_mb']:.0f}"])
+            before = m
+    say(table(rows, ["form", "words", "wall s", "× step", "cpu s", "words/s", "peak MB"]))
+    say("(× step: the time over the time of the size before; doubling the text should at most double it)")
     results["scaling"] = scale
+
+
+def footnotes_section(args, work: Path, env: dict, pandoc: str | None, results: dict) -> None:
+    """Section 4: a one-file article with many footnotes (args.notes), book against pandoc."""
+    say(f"\n== 4. a one-file article with {args.notes:,} footnotes ==")
+    article = synth.footnote_article(work / "notes" / "article.md", notes=args.notes)
+    runs = {"book": [measure(book_cmd(article, work / "notes.epub", "--no-cache"), cwd=work, env=env)]}
+    if pandoc:
+        runs["pandoc"] = [measure(pandoc_cmd(pandoc, article, work / "notes-pandoc.epub"), cwd=article.parent)]
+    pd = runs.get("pandoc")
+    say(table([[k, f"{med(v, 'wall'):.2f}", f"{med(v, 'cpu'):.2f}", f"{med(v, 'peak_mb'):.0f}"]
+               + ([f"{med(v, 'wall') / med(pd, 'wall'):.3f}"] if pd else []) for k, v in runs.items()],
+              ["tool", "wall s", "cpu s", "peak MB"] + (["wall / pandoc"] if pd else [])))
+    results["footnotes"] = runs
 
 
 
 def batch_section(args, work: Path, env: dict, results: dict) -> None:
-    """Section 4: many short articles, one EPUB each: 1 and 2 local processes, and a Dask cluster."""
-    say(f"\n== 4. batch: {args.batch} articles of ~{args.batch_words} words (no cache) ==")
+    """Section 5: many short articles, one EPUB each: 1 and 2 local processes, and a Dask cluster."""
+    say(f"\n== 5. batch: {args.batch} articles of ~{args.batch_words} words (no cache) ==")
     folder = work / "articles"
     shutil.rmtree(folder, ignore_errors=True)
     synth.articles(folder, args.batch, words=args.batch_words)

@@ -50,9 +50,10 @@ class Synthetic:
 
 
 class _Writer:
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, dense: bool = False):
         self.rng = rng
         self.words = 0
+        self.dense = dense
 
     def words_(self, n: int) -> str:
         self.words += n
@@ -86,7 +87,24 @@ class _Writer:
         return text
 
     def paragraph(self, chapter: int, notes: list[str]) -> str:
-        return " ".join(self.sentence(chapter, notes) for _ in range(self.rng.randint(3, 7)))
+        text = " ".join(self.sentence(chapter, notes) for _ in range(self.rng.randint(3, 7)))
+        if self.dense:
+            text += " " + self.dense_sentence(chapter, notes)
+        return text
+
+    def dense_sentence(self, chapter: int, notes: list[str]) -> str:
+        """The `dense` kind of text: one more sentence in every paragraph, with emphasis,
+        strong text, a link and a note reference (the inline markup pandoc and book both pay for)."""
+        rng = self.rng
+        w = self.words_(rng.randint(12, 18)).split(" ")
+        w[1] = f"*{w[1]}*"
+        w[4] = f"**{w[4]} {w[5]}**"
+        del w[5]
+        w[7] = f"[{w[7]} {w[8]}](https://example.org/{chapter}/{len(notes)})"
+        del w[8]
+        label = f"c{chapter}d{len(notes) + 1}"
+        notes.append(f"[^{label}]: {self.words_(rng.randint(6, 14)).capitalize()}.")
+        return " ".join(w).capitalize() + f".[^{label}]"
 
     def bullets(self, numbered: bool) -> str:
         items = []
@@ -114,13 +132,21 @@ def _png(path: Path, k: int) -> None:
     im.save(path, "PNG", optimize=True)
 
 
+KINDS = ("plain", "dense")  # the generator's two kinds of text (see _Writer.dense_sentence)
+
+
 def generate(folder: Path, *, words: int = 1_000_000, chapters: int = 200, images: int = 40,
-             seed: int = 6) -> Synthetic:
-    """Write a book of about `words` words in `chapters` chapter files into `folder`."""
+             seed: int = 6, kind: str = "plain") -> Synthetic:
+    """Write a book of about `words` words in `chapters` chapter files into `folder`, and the
+    same text as one Markdown file (`pandoc_md`, which `book` builds too).  `kind`: "plain"
+    (short common words, some inline markup) or "dense" (every paragraph also has emphasis,
+    strong text, a link and a note reference)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    w = _Writer(rng)
+    w = _Writer(rng, dense=kind == "dense")
     image_paths = []
     for k in range(images):
         p = folder / "images" / f"figure-{k + 1:03d}.png"
@@ -206,3 +232,26 @@ def articles(folder: Path, n: int, *, words: int = 800, seed: int = 7) -> list[P
         p.write_text("\n\n".join(blocks) + "\n", "utf-8")
         out.append(p)
     return out
+
+
+def footnote_article(path: Path, *, notes: int = 10_000, sections: int = 20, seed: int = 13) -> Path:
+    """One Markdown file: an article of `sections` sections whose paragraphs refer to `notes`
+    footnotes in all, one reference each, the definitions gathered at the end (as pandoc
+    and most writers put them)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    w = _Writer(rng)
+    blocks = ["---\ntitle: An Article with Many Notes\nlang: en\nauthor: Bench Mark\n---"]
+    defs = []
+    per_section = max(1, notes // sections)
+    n = 0
+    for s in range(1, sections + 1):
+        blocks.append(f"# Section {s}: {w.words_(3).title()}")
+        while n < min(notes, s * per_section) or (s == sections and n < notes):
+            n += 1
+            blocks.append(f"{w.words_(rng.randint(20, 40)).capitalize()}.[^n{n}] {w.words_(10).capitalize()}.")
+            defs.append(f"[^n{n}]: {w.words_(rng.randint(8, 20)).capitalize()}.")
+    blocks.append("\n".join(defs))
+    path.write_text("\n\n".join(blocks) + "\n", "utf-8")
+    return path

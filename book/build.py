@@ -172,7 +172,10 @@ def _render(source: Source, options: BuildOptions, stats: RenderStats, folder: P
     """Every chapter and the disclaimer rendered; the typographic cover drawn meanwhile."""
     meta = source.meta
     options.say(f"rendering {len(source.chapters)} chapter(s)")
-    blobs = BlobCache(folder, options.memory) if folder is not None else None  # compressed entries, cover
+    # Compressed entries and the cover: in the cache folder, or (a lone article in --watch) in
+    # the process's memory only.
+    blobs = BlobCache(folder, options.memory) if folder is not None or (
+        options.memory is not None and options.cache is not False) else None
     made_cover: list[bytes | None] = []
 
     def draw_cover():

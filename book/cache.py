@@ -197,11 +197,12 @@ class Memory:
 
 
 class ChapterCache:
-    """One cache folder.  `get` and `put` never raise for a cache problem; they miss."""
+    """One cache folder.  `get` and `put` never raise for a cache problem; they miss.
+    `directory` None: the memory of a long-running process only (a lone article in --watch)."""
 
-    def __init__(self, directory: str | os.PathLike, root: str | os.PathLike, memory: Memory | None = None,
+    def __init__(self, directory: str | os.PathLike | None, root: str | os.PathLike, memory: Memory | None = None,
                  stats: RenderStats | None = None):
-        self.dir = Path(directory)
+        self.dir = Path(directory) if directory is not None else None
         self.root = Path(root)
         self.stats = stats if stats is not None else RenderStats()
         self.memory = memory
@@ -242,6 +243,8 @@ class ChapterCache:
                 deps, rendered = kept
                 if all(self._file_hash(relpath) == digest for relpath, digest in deps):
                     return rendered
+        if self.dir is None:
+            return None
         path = self._path(key)
         payload = _read_signed(path, MAGIC, key)
         if payload is None:
@@ -284,7 +287,7 @@ class ChapterCache:
         return _signed(MAGIC, key, pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL))
 
     def put_payload(self, key: str, data: bytes | None) -> bool:
-        if data is None:
+        if data is None or self.dir is None:
             return False
         if not write_entry(self._path(key), data, self.dir):
             return False
@@ -328,8 +331,8 @@ class BlobCache:
     FOLDER = "blobs"
     MAGIC = b"book-blob-1\n"
 
-    def __init__(self, directory: str | os.PathLike, memory: Memory | None = None):
-        self.dir = Path(directory) / self.FOLDER
+    def __init__(self, directory: str | os.PathLike | None, memory: Memory | None = None):
+        self.dir = Path(directory) / self.FOLDER if directory is not None else None  # None: memory only
         self.memory = memory
         self.hits = self.misses = self.stored = 0
 
@@ -342,6 +345,9 @@ class BlobCache:
             if key in self.memory.blobs:
                 self.hits += 1
                 return self.memory.blobs[key]
+        if self.dir is None:
+            self.misses += 1
+            return None
         payload = _read_signed(self._path(key), self.MAGIC, key)
         if payload is None:
             self.misses += 1
@@ -358,7 +364,7 @@ class BlobCache:
 
     def put(self, key: str, payload: bytes) -> bool:
         self._remember(key, payload)
-        if not write_entry(self._path(key), _signed(self.MAGIC, key, payload), self.dir):
+        if self.dir is None or not write_entry(self._path(key), _signed(self.MAGIC, key, payload), self.dir):
             return False
         self.stored += 1
         return True

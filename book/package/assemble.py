@@ -137,9 +137,7 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     # A link goes to its own chapter file's id first, else to the first one in the book.
     book_ids = id_files((p, f) for ch, files in zip(chapters, part_files) for p, f in zip(ch.parts, files))
 
-    def resolver(ch, files, here, chapter=None):
-        by_id = id_files(zip(ch.parts, files))
-
+    def resolver(by_id, here, chapter=None):
         def link(ident):
             if ident.startswith(links.PATH):  # checked by the link-targets rule: it resolves
                 return targets.resolve(chapter, ident[len(links.PATH):])[0] or "#"
@@ -211,9 +209,10 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     first_text = None
     for ch, files, chapter in zip(chapters, part_files, source.chapters):
         add_pages(ch, files[0] if files else "", list(zip(ch.parts, files)))
+        by_id = id_files(zip(ch.parts, files))  # once per chapter: a one-file book has hundreds of parts
         for part, fname in zip(ch.parts, files):
             first_text = first_text or fname
-            body = passes.resolve_placeholders(part.body, resolver(ch, files, fname, chapter), image_href)
+            body = passes.resolve_placeholders(part.body, resolver(by_id, fname, chapter), image_href)
             lead = part.headings[0] if part.headings and body.lstrip().startswith("<h") else None
             if lead and lead.level == 1:
                 open_ = f'<section epub:type="chapter" role="doc-chapter" aria-labelledby="{esc(lead.id)}">'

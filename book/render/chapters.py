@@ -20,7 +20,7 @@ from .. import cache as cachelib
 from ..errors import BookError
 from ..options import BuildOptions, RenderStats
 from ..workers import process_context, worker_count
-from . import passes
+from . import cut, passes
 
 # Parallel rendering pays for its processes only past this much Markdown (about 40,000 words;
 # a process starts in ~20 ms, a chapter renders at ~2.5 MB of Markdown a second), and with at
@@ -33,40 +33,79 @@ def render_chapters(source, options: BuildOptions, stats: RenderStats, *, folder
                     meanwhile=None) -> list:
     """Every chapter of `source` rendered, in order: exactly what
     ``[passes.render_chapter(ch, root=..., index=i + 1, ...) for i, ch in ...]`` gives.
-    `stats` counts what was rendered and what came from the cache.  `meanwhile()`, if given, is
-    called once in this process while the workers render (or before rendering here): work of
-    the build that needs no chapter, done when this process would otherwise only wait.
-    `folder`: the chapter cache's folder (None: no cache); `remote_dir`: where remote images
-    are kept (book.build decides both)."""
+    A long chapter (a one-file book) is cut at its split-level headings and its pieces render
+    like chapters of their own, each through the cache (book.render.cut), then are merged into
+    that chapter; `stats` counts pieces as chapters.  `meanwhile()`, if given, is called once in
+    this process while the workers render (or before rendering here): work of the build that
+    needs no chapter, done when this process would otherwise only wait.  `folder`: the chapter
+    cache's folder (None: no cache); `remote_dir`: where remote images are kept (book.build
+    decides both)."""
     meta = source.meta
     settings = {"root": source.root, "split_level": meta.split_level, "book_title": meta.title,
                 "lang": meta.lang, "allow_remote": options.allow_remote_images, "remote_dir": remote_dir,
                 "allow_private": options.allow_private_network}
-    stats.chapters += len(source.chapters)
 
     store = None
-    if folder is not None:
+    if folder is not None or (options.memory is not None and options.cache is not False):
+        # A lone article in a --watch process has no cache folder, but the process's memory.
         store = cachelib.ChapterCache(folder, source.root, options.memory, stats)
         cachelib.signing_key()  # made once, here, before any worker process starts
 
-    results: list = [None] * len(source.chapters)
-    keys: list[str | None] = [None] * len(source.chapters)
-    todo: list[int] = []
+    # What renders: each chapter, or the pieces of a long one.
+    units: list[tuple] = []  # (chapter number, piece number or None, Chapter, its settings, name)
+    plans: dict[int, cut.Plan] = {}
     for i, ch in enumerate(source.chapters):
+        plan = cut.plan(ch, meta.split_level)
+        if plan is None:
+            units.append((i, None, ch, {**settings, "index": i + 1}, ch.name))
+            continue
+        plans[i] = plan
+        for k, piece in enumerate(plan.pieces):
+            units.append((i, k, piece.chapter, {**settings, "index": i + 1, "piece": piece.shared},
+                          f"{ch.name}#{k + 1}"))
+    stats.chapters += len(units)
+
+    rendered = _render_units(units, store, options, stats, meanwhile, plans)
+    results: list = [None] * len(source.chapters)
+    pieces: dict[int, list] = {}
+    for (i, k, *_rest), r in zip(units, rendered):
+        if k is None:
+            results[i] = r
+        else:
+            pieces.setdefault(i, []).append(r)
+    del rendered
+    for i, plan in plans.items():
+        results[i] = cut.merge(plan, pieces.pop(i), i + 1)
+        if results[i] is None:
+            # A piece saw what the plan did not assume: the chapter renders whole, the way
+            # that is always right.
+            ch = source.chapters[i]
+            results[i] = _render_units([(i, None, ch, {**settings, "index": i + 1}, ch.name)], store,
+                                       options, RenderStats(), None, {})[0]
+    return results
+
+
+def _render_units(units, store, options: BuildOptions, stats: RenderStats, meanwhile, plans) -> list:
+    """Each unit's RenderedChapter, in order, from the cache or rendered (in worker processes
+    when there is enough to render); the first error in reading order is raised."""
+    results: list = [None] * len(units)
+    keys: list[str | None] = [None] * len(units)
+    todo: list[int] = []
+    for n, (_i, _k, ch, unit_settings, name) in enumerate(units):
         if store is not None:
-            keys[i] = cachelib.chapter_key(ch, {**settings, "index": i + 1})
-            hit = store.get(keys[i], ch.name)
+            keys[n] = cachelib.chapter_key(ch, unit_settings)
+            hit = store.get(keys[n], name)
             if hit is not None:
-                results[i] = hit
+                results[n] = hit
                 continue
-        todo.append(i)
+        todo.append(n)
     if store is None:
         stats.misses += len(todo)
-        stats.miss_names += [source.chapters[i].name for i in todo]
+        stats.miss_names += [units[n][4] for n in todo]
 
-    cache_spec = (str(store.dir), str(source.root)) if store is not None else None
-    tasks = [(source.chapters[i], {**settings, "index": i + 1}, keys[i], cache_spec) for i in todo]
-    size = sum(len(source.chapters[i].text) for i in todo)
+    cache_spec = (str(store.dir), str(store.root)) if store is not None and store.dir is not None else None
+    tasks = [(units[n][2], units[n][3], keys[n], cache_spec) for n in todo]
+    size = sum(len(units[n][2].text) for n in todo)
     workers = min(worker_count(options.jobs), len(todo))
     if workers > 1 and (options.jobs is not None
                         or (size >= MIN_PARALLEL_CHARS and len(todo) >= MIN_PARALLEL_CHAPTERS)):
@@ -78,15 +117,18 @@ def render_chapters(source, options: BuildOptions, stats: RenderStats, *, folder
         outcomes = (_render_task(task, here=True) for task in tasks)
 
     try:
-        for i, outcome in zip(todo, outcomes):
-            results[i] = _unwrap(outcome, stats)
+        for n, outcome in zip(todo, outcomes):
+            i, k = units[n][0], units[n][1]
+            if outcome[0] == "error" and k is not None:  # a piece's lines are the file's lines
+                outcome = (outcome[0], outcome[1], cut.shift_problems(outcome[2], plans[i], k))
+            results[n] = _unwrap(outcome, stats)
             if store is not None:
-                store.remember(keys[i], results[i])
+                store.remember(keys[n], results[n])
     finally:
         close = getattr(outcomes, "close", None)
         if close:
             close()  # stops the pool when a chapter failed before the others were collected
-        if store is not None and stats.stored:
+        if store is not None and stats.stored and store.dir is not None:
             store.prune()
     return results
 

@@ -17,9 +17,11 @@ block-level answer is remembered.  tests/test_render.py holds them to Python-Mar
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as etree
 
 import markdown
 from markdown import inlinepatterns, treeprocessors, util
+from markdown.extensions.footnotes import FootnoteInlineProcessor
 from markdown.postprocessors import Postprocessor
 
 from ..source.metadata import xml_safe
@@ -184,6 +186,58 @@ def _prefilter_blocks(md: markdown.Markdown) -> None:
     parser.parseBlocks = parse_blocks
 
 
+class _NumberedFootnoteRefs(FootnoteInlineProcessor):
+    """Python-Markdown's footnote reference, numbered without its quadratic work: the stock
+    pattern makes a list of every footnote label and searches it for each reference
+    (`list(keys()).index(id)`), and checks a list for each label it has seen — for an article
+    of 10,000 notes, 10^8 steps (issue 13).  Here the numbers are a dict made once per
+    document; the element made is the stock one (tests/test_render.py compares the HTML).
+
+    `numbers`, when set, gives the number of each label that may be referred to: a piece of a
+    chapter rendered on its own (book.render.cut) numbers its notes as the whole chapter does."""
+
+    numbers: dict | None = None
+
+    def __init__(self, stock: FootnoteInlineProcessor):
+        super().__init__(stock.compiled_re.pattern, stock.footnotes)
+        self._cache: tuple = (None, -1, {})
+        self._seen: tuple = (None, set())
+
+    def _numbers(self) -> dict:
+        if self.numbers is not None:
+            return self.numbers
+        notes = self.footnotes.footnotes  # labels in definition order; only ever added to
+        known, size, numbers = self._cache
+        if known is not notes or size != len(notes):
+            numbers = {label: n for n, label in enumerate(notes, 1)}
+            self._cache = (notes, len(notes), numbers)
+        return numbers
+
+    def handleMatch(self, m, data):
+        fn = self.footnotes
+        if not fn.getConfig("USE_DEFINITION_ORDER"):
+            return super().handleMatch(m, data)  # numbered by reference: the stock way
+        label = m.group(1)
+        number = self._numbers().get(label)
+        if number is None:
+            return None, None, None
+        order = fn.footnote_order  # what addFootnoteRef keeps, with a set beside it
+        known, seen = self._seen
+        if known is not order:
+            seen = set(order)
+            self._seen = (order, seen)
+        if label not in seen:
+            seen.add(label)
+            order.append(label)
+        sup = etree.Element("sup")
+        a = etree.SubElement(sup, "a")
+        sup.set("id", fn.makeFootnoteRefId(label, found=True))
+        a.set("href", "#" + fn.makeFootnoteId(label))
+        a.set("class", "footnote-ref")
+        a.text = fn.getConfig("SUPERSCRIPT_TEXT").format(number)
+        return sup, m.start(0), m.end(0)
+
+
 def _slugify(value: str, separator: str) -> str:
     """Heading ids that keep non-Latin letters (a Japanese or Arabic heading gets a readable id
     instead of an empty one), lower-cased, spaces to `separator`."""
@@ -210,6 +264,9 @@ def new_markdown(fast: bool = True) -> markdown.Markdown:
     md.postprocessors.register(_EscapeUnknownTags(md), "book_escape_unknown_tags", 35)
     if fast:
         md.treeprocessors.register(_PrefilteredInline(md), "inline", 20)  # same name and priority
+        stock = md.inlinePatterns["footnote"]
+        if type(stock) is FootnoteInlineProcessor:
+            md.inlinePatterns.register(_NumberedFootnoteRefs(stock), "footnote", 175)  # same place
         # Python-Markdown asks whether a tag is block-level ~230 times per 1,000 words, each a
         # search of a list of 60 names; the answer for a tag does not change once the
         # extensions are loaded (above), so it is remembered.
@@ -236,4 +293,21 @@ def render(text: str, md: markdown.Markdown | None = None) -> str:
     """Markdown text → an HTML fragment (a string)."""
     md = md or new_markdown()
     md.reset()
-    return md.convert(clean_text(text))
+    return convert(md, clean_text(text))
+
+
+def convert(md: markdown.Markdown, text: str) -> str:
+    """`md.convert(text)`, without the `toc` extension's search for its ``[TOC]`` marker when
+    the text does not hold it: that search joins the text of every element of the document
+    with every element after it (a fifth of a book's time in its passes, issue 13), and only a
+    paragraph whose text is the marker can match — which needs the marker in the source, since
+    escapes and entities are still placeholders when `toc` runs."""
+    toc = md.treeprocessors["toc"] if "toc" in md.treeprocessors else None
+    marker = getattr(toc, "marker", None)
+    if not marker or marker in text:
+        return md.convert(text)
+    toc.marker = ""
+    try:
+        return md.convert(text)
+    finally:
+        toc.marker = marker

@@ -32,7 +32,7 @@ from .. import links, rules
 from ..errors import SourceError
 from ..rules.locate import Locator
 from ..source import Chapter, resolve_inside
-from . import bounds
+from . import bounds, cut
 from . import images as imagelib
 from . import tree as htmltree
 from .longdesc import Description, pass_descriptions
@@ -94,6 +94,7 @@ class RenderedChapter:
     decorative_images: int = 0
     descriptions: list[Description] = field(default_factory=list)  # extended descriptions
     pages: list[tuple[str, str, int | None]] = field(default_factory=list)  # (id, label, line) of page breaks
+    facts: dict | None = None  # a piece of a chapter: what its rendering saw (book.render.cut.merge)
 
 
 @dataclass
@@ -114,6 +115,7 @@ class Context:
     parts: list = field(default_factory=list)  # the spine documents, made by the last pass
     descriptions: list = field(default_factory=list)  # book.render.longdesc.Description
     pages: list = field(default_factory=list)  # (id, label, line) of each print page break
+    facts: dict | None = None  # rendering a piece of a chapter (book.render.cut): what it saw
 
     def __post_init__(self):
         self.locator = Locator(self.chapter.text, self.chapter.first_line)
@@ -238,9 +240,14 @@ def _pass_footnotes(tree, ctx: Context) -> None:
         found = tree.xpath(query, v=value)
         return found[0] if found else None
 
-    for block in tree.xpath('//div[contains(concat(" ", @class, " "), " footnote ")]'):
-        parent = block.getparent()
-        pos = parent.index(block)
+    blocks = tree.xpath('//div[contains(concat(" ", @class, " "), " footnote ")]')
+    if ctx.facts is not None:
+        _note_facts(tree, blocks, ctx, prefix)
+    # Where each top-level element's section ends: the next heading at the split level or
+    # footnote block after it.  Found in one walk of the chapter, so placing a note costs the
+    # depth of its reference, not a search of the chapter (issue 13: 10,000 notes).
+    boundary = _section_boundaries(tree, ctx.split_level)
+    for block in blocks:
         number = 0
         for li in block.xpath("./ol/li"):
             backs = [a for a in li.iter("a") if "footnote-backref" in a.get("class", "")]
@@ -282,14 +289,28 @@ def _pass_footnotes(tree, ctx: Context) -> None:
                 del back.attrib["role"]
             if ref is not None and not _in_tree(ref, tree):  # it was inside this very note
                 ref = find(first_with_id, "//*[@id=$v]", target[1:])
-            home = _section_end(tree, ctx, ref)
-            if home is None:
-                parent.insert(pos, aside)
-                pos += 1
-            else:
-                tree.insert(home, aside)
-                pos = parent.index(block)
+            _place_note(tree, boundary, block, aside, ref)
         htmltree.drop_tree(block)
+
+
+def _note_facts(tree, blocks, ctx: Context, prefix: str) -> None:
+    """For a piece of a chapter (book.render.cut): the notes its text refers to, and whether
+    its notes do anything whose result depends on the rest of the chapter — a reference or a
+    heading inside a note, a note without a back link (an empty one)."""
+    inside = {id(el) for block in blocks for el in block.iter()}
+    refs = []
+    odd = False
+    start = "#" + prefix + "fn-"
+    for a in tree.iter("a"):
+        if "footnote-ref" in a.get("class", "") and a.get("href", "").startswith(start):
+            odd |= id(a) in inside
+            refs.append(a.get("href")[len(start):])
+    for block in blocks:
+        odd |= any(el.tag in HEADINGS for el in block.iter())
+        odd |= any(not any("footnote-backref" in a.get("class", "") for a in li.iter("a"))
+                   for li in block.xpath("./ol/li"))
+    ctx.facts["refs"] = refs
+    ctx.facts["odd_notes"] = odd
 
 
 def _in_tree(el, tree) -> bool:
@@ -298,24 +319,38 @@ def _in_tree(el, tree) -> bool:
     return el is tree
 
 
-def _section_end(tree, ctx: Context, ref) -> int | None:
-    """Where a note goes: at the end of the section that refers to it (before the next heading
-    at the split level), so it lands in the same spine document as its reference and a reading
-    system can show it as a pop-up there.  `ref`: the note's reference (None: not found)."""
+def _section_boundaries(tree, split_level: int) -> dict:
+    """For each top-level element of `tree`, the first element after it that ends its section:
+    a heading at or above the split level, or a footnote block (None: the end of the chapter)."""
+    boundary: dict = {}
+    following = None
+    for el in reversed(tree):  # the dict holds every proxy, so lxml hands out the same ones again
+        boundary[el] = following
+        if (el.tag in HEADINGS and int(el.tag[1]) <= split_level) or (
+                el.tag == "div" and "footnote" in el.get("class", "").split()):
+            following = el
+    return boundary
+
+
+def _place_note(tree, boundary: dict, block, aside, ref) -> None:
+    """Put a note at the end of the section that refers to it (before the next heading at the
+    split level), so it lands in the same spine document as its reference and a reading system
+    can show it as a pop-up there; a note whose reference was not found goes where the notes
+    block was.  `ref`: the note's reference (None: not found)."""
     if ref is None:
-        return None
+        block.addprevious(aside)
+        return
     top = ref
     while top.getparent() is not tree:
         top = top.getparent()
-    index = tree.index(top) + 1
-    while index < len(tree):
-        el = tree[index]
-        if el.tag in HEADINGS and int(el.tag[1]) <= ctx.split_level:
-            break
-        if el.tag == "div" and "footnote" in el.get("class", "").split():
-            break
-        index += 1
-    return index
+    end = boundary[top]
+    while end is not None and end.getparent() is not tree:  # a notes block already placed and dropped
+        end = boundary[end]
+    if end is None:
+        tree.append(aside)
+    else:
+        end.addprevious(aside)
+    boundary[aside] = end  # a note referred to from inside this one goes after it
 
 
 def _pass_semantics(tree, ctx: Context) -> None:
@@ -402,7 +437,10 @@ def _split(tree, ctx: Context) -> list[Part]:
                     continue
                 if node.tag in HEADINGS and not node.get("id"):
                     ctx.stats["auto_ids"] = ctx.stats.get("auto_ids", 0) + 1
-                    node.set("id", f"c{ctx.index}-h{ctx.stats['auto_ids']}")
+                    if ctx.facts is None:
+                        node.set("id", f"c{ctx.index}-h{ctx.stats['auto_ids']}")
+                    else:  # numbered on across the pieces of the chapter (book.render.cut.merge)
+                        node.set("id", f"{cut.PIECE_MARK}A{ctx.stats['auto_ids']}{cut.PIECE_MARK}")
             for a in el.iter("a"):
                 # `#id` and local paths (`other.md#id`, `/about`) are resolved by book.links
                 # once every chapter is known.
@@ -467,26 +505,40 @@ def _markdown():
 
 def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int, book_title: str,
                    lang: str, allow_remote: bool = False, remote_dir: Path | None = None,
-                   allow_private: bool = False) -> RenderedChapter:
+                   allow_private: bool = False, piece: cut.Shared | None = None) -> RenderedChapter:
     """Markdown of one chapter → parts, images and findings.  Pure: same input, same output
-    (with `allow_remote`, remote images are downloaded once, kept in `remote_dir`)."""
+    (with `allow_remote`, remote images are downloaded once, kept in `remote_dir`).  `piece`:
+    the chapter is one piece of a longer one (book.render.cut), and this is what it shares with
+    the rest; the result then carries what its rendering saw, for cut.merge."""
     ctx = Context(root=root, chapter=chapter, index=index, split_level=split_level, book_title=book_title,
                   lang=lang, allow_remote=allow_remote, remote_dir=remote_dir, allow_private=allow_private)
     bounds.check(chapter)
     try:
         with bounds.time_limit(chapter):
-            fragment = render(chapter.text, _markdown())
-            tree = htmltree.parse_fragment(fragment or "<p></p>")
+            if piece is None:
+                fragment = render(chapter.text, _markdown())
+            else:
+                fragment, ctx.facts = cut.render_piece(chapter.text, _markdown(), piece)
+            # A chapter that renders to nothing still gets a document; a piece of one (only
+            # definitions before the first heading, say) adds none, as it adds none to the whole.
+            tree = htmltree.parse_fragment(fragment or ("<p></p>" if piece is None else ""))
+            if ctx.facts is not None:
+                ctx.facts["starts_with_heading"] = bool(
+                    len(tree) and tree[0].tag in HEADINGS and int(tree[0].tag[1]) <= split_level
+                    and not (tree.text or "").strip())
             for _name, run in PASSES:
                 run(tree, ctx)
     except RecursionError:
         # bounds.check keeps nesting well below Python's recursion limit; this is the backstop.
         raise SourceError("the chapter is nested too deeply to render", file=chapter.name,
                           hint=f"keep lists and quotes under {bounds.MAX_NESTING} levels") from None
+    if ctx.facts is not None:
+        ctx.facts["auto_ids"] = ctx.stats.get("auto_ids", 0)
     return RenderedChapter(
         parts=ctx.parts, images=list(ctx.images.values()), findings=ctx.findings,
         informative_images=ctx.stats["informative"], described_images=ctx.stats["described"],
         decorative_images=ctx.stats["decorative"], descriptions=ctx.descriptions, pages=ctx.pages,
+        facts=ctx.facts,
     )
 
 

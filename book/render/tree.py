@@ -54,8 +54,13 @@ def parse_fragment(fragment: str):
 
 
 def text_content(el) -> str:
-    """All the text inside `el` (not its tail), as a reader would see it."""
-    return el.xpath("string()")
+    """All the text inside `el` (not its tail), as a reader would see it.  The XPath expression
+    is compiled once per thread (`el.xpath(...)` compiles it at every call; a compiled one is
+    kept per thread, as the parser is)."""
+    string = getattr(_local, "string", None)
+    if string is None:
+        string = _local.string = etree.XPath("string()")
+    return string(el)
 
 
 def drop_tree(el) -> None:

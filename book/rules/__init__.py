@@ -271,9 +271,10 @@ def link_targets_in_book(source, chapters) -> list[Finding]:
     targets = links.Targets(source, chapters)
     out = []
     for ch, chapter in zip(chapters, source.chapters):
-        loc = Locator(chapter.text, chapter.first_line)
+        loc = None  # made only for a chapter with a dead link: a one-file book is one long text
         for part in ch.parts:
             for target in sorted(part.links - known):
+                loc = loc or Locator(chapter.text, chapter.first_line)
                 if target.startswith(links.PATH):  # a chapter file or a path on the web (book.links)
                     raw = target[len(links.PATH):]
                     _href, problem, hint = targets.resolve(chapter, raw)

@@ -1,0 +1,548 @@
+"""A long chapter cut into pieces at its split-level headings *before* it renders, so the pieces
+render in parallel processes and are cached one by one: editing one section of a one-file book
+renders that section again, not the book (issue 13).
+
+The promise is the one of book.render.chapters: the same bytes as rendering the chapter whole.
+A Markdown file is not a list of independent sections — footnote, link and abbreviation
+definitions anywhere apply everywhere, notes are numbered across the file, heading ids must be
+unique across it, fenced code may hold `#` lines — so a cut is taken only where it can be shown
+to change nothing, and checked afterwards:
+
+1. **Where** (:func:`plan`): before an ATX heading at or above the split level that starts a
+   block at the top level — a blank line before it, the last text line before that not indented
+   (an indented line could be code or a list item that the blank lines would continue), the line
+   not inside fenced code (found with Python-Markdown's own fence expression, the way its
+   preprocessor finds them).  Files with raw HTML blocks, HTML comments, a ``[TOC]`` marker, the
+   footnotes' place marker or author-written ``fn-`` ids are not cut: raw HTML is parsed by
+   Python-Markdown with look-ahead a cut could change.
+2. **What the pieces share** (:class:`Shared`): the footnote, link and abbreviation definitions
+   of the whole file, found by offering each top-level block of each piece to Python-Markdown's
+   own definition block processors, and each note's number (its place among the definitions,
+   as Python-Markdown numbers them).  Each note is rendered in the piece that refers to it (the
+   section end it moves to, book.render.passes); a note nothing refers to, in the piece that
+   defines it (where it is reported as unused).  A note referred to twice, or from inside a
+   note, is not cut: its place would depend on the order Python-Markdown's inline processor
+   walks the whole tree.
+3. **Heading ids** are given by the `toc` extension from what the whole file holds; a piece
+   leaves a placeholder and the id its heading text gives, and :func:`merge` gives the final
+   ids in reading order with the extension's own `unique`, as it would have for the whole file.
+   Ids made up for headings without one (``c1-h3``) are numbered on across the pieces.
+4. **Checked** (:func:`merge`): each piece reports what its own rendering saw — the definitions
+   Python-Markdown's parser found in it, the notes it referred to, whether it starts with its
+   heading, every id.  When any of it differs from what the plan assumed, or two pieces share an
+   id, the chapter is rendered whole instead: slower, never different.
+
+Line numbers: a piece is rendered as a text of its own from line 1, so that an edit that moves
+the pieces after it does not change them (nor their cache keys); lines are shifted to the file's
+when the pieces are merged.  A message about a piece names a line in that piece (a search for
+the text of a finding starts at the piece, not at the top of the file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import xml.etree.ElementTree as etree
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+from markdown.extensions.fenced_code import FencedBlockPreprocessor
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.toc import unique
+from markdown.treeprocessors import Treeprocessor
+
+from ..source import Chapter
+from .markdown import _NumberedFootnoteRefs, clean_text, convert, new_markdown
+
+# Chapters shorter than this render whole: a cut pays for itself only in a long text (the
+# tests lower it to cut small stress sources).
+MIN_CUT_CHARS = 200_000
+
+PIECE_MARK = "\ue000"  # ids a piece cannot know yet: "\ue000H<n>\ue000" (a heading), "\ue000A<n>\ue000"
+_ID_PLACEHOLDER = re.compile("\ue000([HA])([0-9]+)\ue000")
+_NOTE_REF = re.compile(r"\[\^([^\]]*)\]")  # Python-Markdown's footnote reference pattern
+_DEF_AT = re.compile(r"[ ]{0,3}\[\^[^\]]*\][ ]*:")  # a reference that is the start of a definition
+# A line that may start a footnote, link or abbreviation definition: what each of those block
+# processors' expressions needs (`[label]:` or `[^label]:` at most three spaces in, `*[` first).
+_DEF_LINE = re.compile(r"(?m)^(?:[ ]{0,3}\[[^\]]*\]:|\*\[)")
+# What is not cut (see the module's docstring): raw HTML blocks, comments and elements whose
+# text HTML parses raw, the `toc` marker, the footnotes' place marker, ids or links of the
+# author's that look like the footnote extension's.  Each is looked for with a search that
+# starts from a literal, so a long text is scanned at the speed of `str.find`.
+_NOT_CUT_TEXT = ("<!--", "[TOC]", "#fn", FootnoteExtension().getConfig("PLACE_MARKER"))
+_RAW_TEXT = (re.compile(r"<(?i:script|style|textarea|title)\b"), re.compile(r"id\s*=\s*[\"']?fn"))
+_TAG_NAME = re.compile(r"[A-Za-z][^`\t\n\r\f />\x00]*")  # as Python-Markdown's HTML parser reads one
+
+
+def _not_cut(text: str, block_level) -> bool:
+    if any(s in text for s in _NOT_CUT_TEXT) or any(r.search(text) for r in _RAW_TEXT):
+        return True
+    at = text.find("<")
+    while at >= 0:
+        # A raw HTML block starts at most three spaces into a line, with a block-level tag, a
+        # declaration or a processing instruction (an inline tag or an autolink is text).
+        line_start = text.rfind("\n", 0, at) + 1
+        if at - line_start <= 3 and not text[line_start:at].strip(" "):
+            name = _TAG_NAME.match(text, at + 1)
+            if text[at + 1:at + 2] in ("!", "?") or (name and block_level(name.group().lower())):
+                return True
+        at = text.find("<", at + 1)
+    return False
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What one piece needs from the rest of its file (and all that: it is part of the piece's
+    cache key)."""
+
+    references: tuple  # (id, (url, title)) of every link definition in the file
+    abbreviations: tuple  # (abbreviation, title) of every abbreviation
+    numbers: tuple  # (label, number) of each note the piece may refer to
+    notes: tuple  # (label, Markdown) of the notes the piece renders, in definition order
+
+
+@dataclass(frozen=True)
+class Piece:
+    chapter: Chapter  # the piece's text as a chapter of its own, from line 1
+    line: int  # the line of the file it starts on
+    shared: Shared
+
+
+@dataclass
+class Plan:
+    pieces: list[Piece]
+    definitions: list[str]  # per piece: a digest of what Python-Markdown's parser should find in it
+    home: dict[str, int]  # footnote label -> the piece that renders it
+    referred: dict[str, int] = field(default_factory=dict)  # label -> the piece that refers to it
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording what Python-Markdown's parser defines
+
+
+class _Recorded(dict):
+    """A dict of Python-Markdown's (link references, abbreviations) that logs each change into
+    `state.log` while one is set."""
+
+    def __init__(self, state, kind: str):
+        super().__init__()
+        self.state, self.kind = state, kind
+
+    def __setitem__(self, key, value):
+        if self.state.log is not None:
+            self.state.log.append((self.kind, key, value))
+        super().__setitem__(key, value)
+
+    def pop(self, key, *default):
+        if self.state.log is not None:
+            self.state.log.append((self.kind, key, None))
+        return super().pop(key, *default)
+
+
+class _State:
+    """What the piece hooks of one converter know about the piece it renders."""
+
+    def __init__(self):
+        self.log: list | None = None  # definitions found, while parsing
+        self.shared: Shared | None = None
+        self.facts: dict = {}
+
+
+def _prepare(md):
+    """Make `md` (one of book.render.markdown's converters) record its definitions and
+    render pieces; idempotent.  None when this Python-Markdown cannot (then nothing is cut)."""
+    state = getattr(md, "_book_piece", None)
+    if state is not None:
+        return state
+    refs = md.inlinePatterns["footnote"] if "footnote" in md.inlinePatterns else None
+    fn = next((e for e in md.registeredExtensions if isinstance(e, FootnoteExtension)), None)
+    abbr = next((e for e in md.registeredExtensions if type(e).__name__ == "AbbrExtension"), None)
+    needed = ("footnote", "abbr", "reference")
+    if not isinstance(refs, _NumberedFootnoteRefs) or fn is None or abbr is None or "toc" not in md.treeprocessors \
+            or any(n not in md.parser.blockprocessors for n in needed):
+        md._book_piece = False
+        return False
+    state = _State()
+    md.references = _Recorded(state, "ref")
+    abbrs = _Recorded(state, "abbr")
+    abbr.abbrs = md.treeprocessors["abbr"].abbrs = md.parser.blockprocessors["abbr"].abbrs = abbrs
+    stock_set = fn.setFootnote
+
+    def set_footnote(label, text):
+        if state.log is not None:
+            state.log.append(("note", label, text))
+        stock_set(label, text)
+
+    fn.setFootnote = set_footnote
+    state.fn, state.refs, state.abbrs = fn, refs, abbrs
+    md.treeprocessors.register(_Shared(md, state), "book_piece_shared", 100)  # before the notes (50)
+    md.treeprocessors.register(_AfterNotes(md, state), "book_piece_notes", 49)
+    md.treeprocessors.register(_Ids(md, state), "book_piece_ids", 6)  # after attr_list and abbr, before toc
+    md._book_piece = state
+    return state
+
+
+class _Shared(Treeprocessor):
+    """After the block parser: what it defined is the piece's own report; from here on the
+    piece sees the whole file's definitions, as the whole file's rendering would."""
+
+    def __init__(self, md, state):
+        super().__init__(md)
+        self.state = state
+
+    def run(self, root):
+        st = self.state
+        if st.shared is None:
+            return
+        st.facts["definitions"] = _digest(st.log)  # (a digest: a long book defines thousands of notes)
+        st.log = None
+        dict.clear(self.md.references)
+        dict.update(self.md.references, st.shared.references)
+        dict.clear(st.abbrs)
+        dict.update(st.abbrs, st.shared.abbreviations)
+        st.fn.footnotes = OrderedDict(st.shared.notes)
+        st.refs.numbers = dict(st.shared.numbers)
+        st.log = []  # a definition inside a note would change the whole file's: reported
+
+
+class _AfterNotes(Treeprocessor):
+    def __init__(self, md, state):
+        super().__init__(md)
+        self.state = state
+
+    def run(self, root):
+        st = self.state
+        if st.shared is None:
+            return
+        st.facts["late_definitions"] = bool(st.log)
+        st.log = None
+
+
+class _Ids(Treeprocessor):
+    """Just before `toc` gives headings their ids: every id already there (the whole file's
+    set of them is what `toc` avoids)."""
+
+    def __init__(self, md, state):
+        super().__init__(md)
+        self.state = state
+
+    def run(self, root):
+        if self.state.shared is None:
+            return
+        # The footnote extension's own ids (fn-<label>, fnref-<label>) are left out: cut.merge
+        # knows them from the plan, and a book of many notes would otherwise carry them twice.
+        self.state.facts["ids"] = {i for el in root.iter() if (i := el.get("id")) is not None
+                                   and not i.startswith(("fn-", "fnref"))}
+
+
+def render_piece(text: str, md, shared: Shared) -> tuple[str, dict]:
+    """A piece's Markdown → its HTML fragment and what its rendering saw (see :func:`merge`)."""
+    state = _prepare(md)
+    toc = md.treeprocessors["toc"]
+    slugify = toc.slugify
+    slugs: list[str] = []
+
+    def placeholder(value, separator):
+        slugs.append(slugify(value, separator))
+        return f"{PIECE_MARK}H{len(slugs)}{PIECE_MARK}"
+
+    md.reset()
+    state.shared, state.facts, state.log = shared, {}, []
+    toc.slugify = placeholder
+    try:
+        html = convert(md, clean_text(text))
+    finally:
+        toc.slugify = slugify
+        state.shared, state.log = None, None
+        state.refs.numbers = None
+    facts = state.facts
+    facts["slugs"] = slugs
+    return html, facts
+
+
+def _digest(found: list) -> str:
+    return hashlib.sha256(repr(found).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning
+
+
+_local = threading.local()
+
+
+def _scanner():
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = _local.md = new_markdown()
+        _prepare(md)
+    return md
+
+
+def _normalised(text: str) -> str:
+    """What Python-Markdown's first preprocessor makes of the text, line for line (tabs
+    expanded, lines of spaces emptied)."""
+    text = clean_text(text).expandtabs(4)  # (clean_text removes STX and ETX, as the preprocessor does)
+    return _SPACES_LINE.sub("\n", text) if "\n " in text else text
+
+
+_SPACES_LINE = re.compile(r"\n[ ]+(?=\n)")
+_CANDIDATE = re.compile(r"\n\n(?=#)")  # a `#` line after a blank line
+
+
+def _fenced_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each fenced code block, found as Python-Markdown's fenced_code
+    preprocessor finds them: the first match from the top, then the first from the end of
+    the last one.  A fence starts a line with ``` or ~~~, so the expression is tried only
+    there (where `search` would find its first match)."""
+    spans, pos = [], 0
+    regex = FencedBlockPreprocessor.FENCED_BLOCK_RE
+    for start in sorted(i for fence in ("```", "~~~") for i in _line_starts_with(text, fence)):
+        if start < pos:
+            continue
+        m = regex.match(text, start)
+        if m:
+            spans.append((m.start(), m.end()))
+            pos = m.end()
+    return spans
+
+
+def _line_starts_with(text: str, prefix: str):
+    at = text.find(prefix)
+    while at >= 0:
+        if at == 0 or text[at - 1] == "\n":
+            yield at
+        at = text.find(prefix, at + 1)
+
+
+def _heading_level(heading, line: str) -> int:
+    """The level of the ATX heading `line` is for Python-Markdown (`heading`: its expression)."""
+    m = heading.match(line)
+    return len(m.group("level")) if m and m.end() >= len(line.rstrip("\n")) else 0
+
+
+def plan(chapter: Chapter, split_level: int) -> Plan | None:
+    """Where to cut `chapter` and what each piece shares, or None: render it whole."""
+    text = chapter.text
+    if len(text) < MIN_CUT_CHARS or split_level < 1:
+        return None
+    # Print page markers ({page=N}) and extended descriptions (::: description) are collected
+    # per chapter (book.render.pagebreaks, book.render.longdesc); merging pieces does not carry
+    # them yet, so a chapter that has any renders whole: slower, never wrong.
+    if "{page=" in text or ":::" in text:
+        return None
+    md = _scanner()
+    state = md._book_piece
+    if not state or _not_cut(text, md.is_block_level):
+        return None
+    norm = _normalised(text)
+    if norm.count("\n") != text.count("\n"):
+        return None
+    fences = _fenced_spans(norm)
+    heading = md.parser.blockprocessors["hashheader"].RE
+    cuts, lines_at, line, counted, f = [0], [0], 0, 0, 0
+    for m in _CANDIDATE.finditer(norm):
+        at = m.end()  # the heading line
+        while f < len(fences) and fences[f][1] <= at:
+            f += 1
+        if f < len(fences) and fences[f][0] <= at:
+            continue  # inside fenced code
+        end = norm.find("\n", at)
+        if not 0 < _heading_level(heading, norm[at:end if end >= 0 else len(norm)]) <= split_level:
+            continue
+        before = m.start()
+        while before and norm[before - 1] == "\n":
+            before -= 1  # back over more blank lines
+        if not before or norm.startswith("    ", norm.rfind("\n", 0, before) + 1):
+            continue  # only blank lines before, or an indented line (code, a list item's text)
+        line += norm.count("\n", counted, at)
+        counted = at
+        cuts.append(at)
+        lines_at.append(line)
+    if len(cuts) < 2:
+        return None
+    same = norm is text or norm == text  # the usual case: nothing to normalise
+    if same:
+        raw_cuts = cuts
+    else:  # the same lines, at other offsets
+        raw_cuts, at, line = [], 0, 0
+        for target in lines_at:
+            while line < target:
+                at = text.index("\n", at) + 1
+                line += 1
+            raw_cuts.append(at)
+
+    def pieces_of(whole: str, starts: list[int]):
+        ends = [x - 1 for x in starts[1:]] + [len(whole)]
+        return [whole[a:b] for a, b in zip(starts, ends)]
+
+    normal = pieces_of(norm, cuts)
+    del norm
+
+    # What each piece defines, found by Python-Markdown's own definition processors.
+    chain = [md.parser.blockprocessors[n] for n in ("footnote", "abbr", "reference")]
+    needs = ("[^", "*[", "]:")
+    definitions: list[list] = []
+    parent = etree.Element("div")  # these processors take no element; they record definitions
+    md.reset()
+    for piece in normal:
+        first = _DEF_LINE.search(piece)
+        if not first:
+            definitions.append([])
+            continue
+        # The blocks before the one with the first definition line have none (and a definition
+        # takes only the blocks after it): they are not looked at.
+        blocks = (piece + "\n\n").split("\n\n")[piece.count("\n\n", 0, first.start()):]
+        state.log = []
+        try:
+            while blocks:
+                block = blocks[0]
+                if not _DEF_LINE.search(block):  # each processor would give it back
+                    blocks.pop(0)
+                    continue
+                for processor, need in zip(chain, needs):
+                    if need in block and processor.run(parent, blocks) is not False:
+                        break
+                else:
+                    blocks.pop(0)
+                    continue
+        finally:
+            found, state.log = state.log, None
+        definitions.append(found)
+
+    references: dict = {}
+    abbreviations: dict = {}
+    notes: OrderedDict = OrderedDict()
+    defined_in: dict[str, int] = {}
+    for k, found in enumerate(definitions):
+        for kind, key, value in found:
+            if kind == "ref":
+                references[key] = value
+            elif kind == "abbr":
+                if value is None:
+                    abbreviations.pop(key, None)
+                else:
+                    abbreviations[key] = value
+            else:
+                notes[key] = value
+                defined_in.setdefault(key, k)
+    numbers = {label: n for n, label in enumerate(notes, 1)}
+    if any(_NOTE_REF.search(body) for body in notes.values()):
+        return None  # a reference inside a note
+
+    # Which piece refers to each note (once at most), so renders it.
+    referred: dict[str, int] = {}
+    mentions: list[set] = []
+    for k, piece in enumerate(normal):
+        seen = set()
+        for m in _NOTE_REF.finditer(piece):
+            seen.add(m.group(1))
+            at = m.start()
+            line_start = piece.rfind("\n", max(0, at - 4), at) + 1 if not at or piece[at - 1] in "\n " else -1
+            if m.group(1) in notes and not (line_start >= 0 and at - line_start <= 3
+                                            and _DEF_AT.match(piece, line_start)):
+                if m.group(1) in referred:
+                    return None  # referred to twice
+                referred[m.group(1)] = k
+        mentions.append(seen)
+    home = {label: referred.get(label, defined_in[label]) for label in notes}
+    rendered: list[list] = [[] for _ in definitions]
+    for label, k in home.items():
+        rendered[k].append((label, notes[label]))
+
+    refs_t, abbr_t = tuple(references.items()), tuple(abbreviations.items())
+    pieces = []
+    raw = normal if same else pieces_of(text, raw_cuts)
+    del normal  # (one copy of the text in pieces, not two)
+    for k, piece_text in enumerate(raw):
+        labels = mentions[k] | {label for label, _ in rendered[k]}
+        shared = Shared(refs_t, abbr_t, tuple((lb, numbers[lb]) for lb in sorted(labels) if lb in numbers),
+                        tuple(rendered[k]))
+        pieces.append(Piece(Chapter(chapter.path, chapter.name, piece_text, 1), chapter.first_line + lines_at[k],
+                            shared))
+    return Plan(pieces, [_digest(found) for found in definitions], home, referred)
+
+
+# ---------------------------------------------------------------------------------------------
+# Merging
+
+
+# A code block's accessible name, "Code example 3" (book.render.structure): numbered per chapter,
+# so the pieces' own numbers (each from 1) are renumbered in reading order when they merge.
+_CODE_NAME = re.compile(r'(<pre tabindex="0" role="region" aria-label="[^"]*?)(\d+)(")')
+
+
+def merge(plan: Plan, rendered: list, index: int):
+    """The pieces' RenderedChapters as the one the whole chapter renders to, or None when a
+    piece saw something the plan did not assume (then the chapter is rendered whole).
+    `rendered` is emptied as the pieces are merged (never changed: they may be cached)."""
+    from .passes import RenderedChapter  # noqa: PLC0415 - passes imports this module
+
+    referred: dict[str, int] = {}
+    for k, r in enumerate(rendered):
+        f = r.facts or {}
+        if f.get("definitions") != plan.definitions[k] or f.get("late_definitions"):
+            return None
+        if f.get("odd_notes") or (k and not f.get("starts_with_heading")):
+            return None
+        for label in f.get("refs", ()):
+            if label in referred:
+                return None
+            referred[label] = k
+    if referred != plan.referred or any(plan.home[lb] != k for lb, k in referred.items()):
+        return None
+
+    used = set().union(*((r.facts or {}).get("ids", set()) for r in rendered))
+    used |= {f"fn-{label}" for label in plan.home} | {f"fnref-{label}" for label in referred}
+    counters: dict = {}
+    auto = 0
+    parts, images, findings = [], {}, []
+    code_blocks = 0
+
+    def renumber(m):
+        nonlocal code_blocks
+        code_blocks += 1
+        return f"{m.group(1)}{code_blocks}{m.group(3)}"
+
+    counts = [0, 0, 0]
+    seen_ids: set = set()
+    for k, piece in enumerate(plan.pieces):
+        # Each piece's result is let go of once merged (the list is the caller's to give up):
+        # a long book's bodies are not held twice.  (A --watch process keeps them in memory.)
+        r, rendered[k] = rendered[k], None
+        f = r.facts
+        names = {f"H{n}": unique(slug, used, counters) for n, slug in enumerate(f["slugs"], 1)}
+        names.update({f"A{n}": f"c{index}-h{auto + n}" for n in range(1, f.get("auto_ids", 0) + 1)})
+        auto += f.get("auto_ids", 0)
+        shift = piece.line - 1
+
+        def final(ident, names=names):
+            m = _ID_PLACEHOLDER.fullmatch(ident) if ident and ident.startswith(PIECE_MARK) else None
+            return names[m.group(1) + m.group(2)] if m else ident
+
+        for part in r.parts:
+            body = _CODE_NAME.sub(renumber, part.body) if "<pre " in part.body else part.body
+            for ident in part.ids:
+                if ident.startswith(PIECE_MARK):
+                    body = body.replace(f'id="{ident}"', f'id="{final(ident)}"', 1)
+            ids = {final(i) for i in part.ids}
+            if ids & seen_ids:
+                return None  # an id in two pieces: the whole chapter reports it
+            seen_ids |= ids
+            headings = [replace(h, id=final(h.id), line=None if h.line is None else h.line + shift)
+                        for h in part.headings]
+            parts.append(replace(part, body=body, ids=ids, headings=headings))
+        for im in r.images:
+            images.setdefault(im.relpath, im)
+        findings += [replace(x, line=x.line + shift) if x.line is not None else x for x in r.findings]
+        counts[0] += r.informative_images
+        counts[1] += r.described_images
+        counts[2] += r.decorative_images
+    return RenderedChapter(parts, list(images.values()), findings, *counts)
+
+
+def shift_problems(problems, plan: Plan, k: int):
+    """A piece's errors with the lines of the file."""
+    shift = plan.pieces[k].line - 1
+    return [replace(p, line=p.line + shift) if p.line is not None else p for p in problems]

@@ -1,0 +1,309 @@
+"""Issue 13: a long one-file book is cut at its split-level headings before it renders
+(book.render.cut); the pieces render in parallel and are cached one by one.  The EPUB must be
+the bytes of rendering the file whole — with and without the cut, with and without the cache —
+on sources that put definitions far from their use, fenced code with `#` lines, repeated
+headings; an edit to one section renders that section only.  And `--jobs` bounds every pool a
+build uses.  (Speed itself is measured by benchmarks/run.py.)"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from book import BuildOptions, build
+from book import cache as cachelib
+from book.errors import BookError
+from book.render import cut
+
+
+@pytest.fixture(autouse=True)
+def _private_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    monkeypatch.delenv("BOOK_CACHE_DIR", raising=False)
+    monkeypatch.setattr(cachelib, "_hmac_key", None)
+
+
+def png(path, color):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    Image.new("RGB", (24, 16), color).save(buf, format="PNG")
+    path.write_bytes(buf.getvalue())
+
+
+FRONT = "---\ntitle: A Long Stressed Book\nlang: en\nauthor: T. Ester\n---\n"
+
+
+def stress_text() -> str:
+    """Six chapters that share what a Markdown file shares: notes defined at the end and in
+    another chapter than their reference, link and abbreviation definitions far from their use,
+    fenced code holding `#` lines (after a blank line, so they look like headings), a heading
+    text used in every chapter, an explicit id that a later heading's text would also give,
+    an unused note, an image, tables and lists."""
+    out = ["Text before the first chapter, with a [link][far] and HTML in it.", "",
+           "<https://example.org/autolink> at the start of a line, and <span lang=\"fr\">du texte</span>.", ""]
+    for i in range(1, 7):
+        out += [f"# Chapter {i}", "", f"Chapter {i} opens.[^n{i}] The WHO and HTML say so, see [the spec][far].", ""]
+        out += ["## Summary", "", f"A summary of chapter {i}.", ""]
+        if i == 2:
+            out += ["```python", "# not a heading: a comment", "", "# nor this one", "x = 1", "```", "",
+                    "~~~", "", "# Chapter 99 inside tilde fences", "~~~", "",
+                    "[^n5]: Defined in chapter two, referred to in chapter five.", "",
+                    "[near]: https://example.org/near \"Near\"", ""]
+        if i == 3:
+            out += ["## Intro", "", "Words.", "", "![A red square.](images/red.png \"Red\")", "",
+                    "| A | B |", "|---|---|", "| 1 | 2 |", "", "- one", "- two", ""]
+        if i == 4:
+            out += ["A paragraph with an explicit id.", "{: #intro }", "", "See [near][near] and [chapter 3](#intro).", "",
+                    "    # indented code, not a heading", "", "Text after the code.", ""]
+        if i == 6:
+            out += ["*[HTML]: Hypertext Markup Language", ""]
+    out += ["[^n1]: Note one, defined at the very end.",
+            "[^n2]: Note two.",
+            "[^n3]: Note three, with *emphasis* and a [link][far].",
+            "[^n4]: Note four.",
+            "[^n6]: Note six.",
+            "[^unused]: Nothing refers to this note.", "",
+            "[far]: https://example.org/far",
+            "*[WHO]: World Health Organization", ""]
+    return "\n".join(out)
+
+
+def write_book(folder, text=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    png(folder / "images" / "red.png", (200, 0, 0))
+    src = folder / "book.md"
+    src.write_text(FRONT + (text if text is not None else stress_text()), "utf-8")
+    return src
+
+
+def built(src, out, *, cut_at, **options):
+    """Build with cutting on (`cut_at` chars and longer) or off (None); the bytes, the stats and
+    whether the pieces were merged (not rendered whole instead)."""
+    old = cut.MIN_CUT_CHARS
+    merges = []
+    merge = cut.merge
+
+    def spy(plan, pieces, index):
+        result = merge(plan, pieces, index)
+        merges.append(result is not None)
+        return result
+
+    cut.MIN_CUT_CHARS = cut_at if cut_at is not None else 10 ** 12
+    cut.merge = spy
+    try:
+        result = build(src, out, BuildOptions(**options))
+    finally:
+        cut.MIN_CUT_CHARS = old
+        cut.merge = merge
+    return out.read_bytes(), result.stats, merges
+
+
+def texts(epub: bytes) -> dict:
+    with zipfile.ZipFile(io.BytesIO(epub)) as z:
+        return {n: z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith("xhtml")}
+
+
+def test_cut_gives_the_bytes_of_the_whole_file(tmp_path):
+    src = write_book(tmp_path / "b")
+    whole, stats, merges = built(src, tmp_path / "whole.epub", cut_at=None, cache=False, jobs=1)
+    assert stats.chapters == 1 and merges == []
+    pieces, stats, merges = built(src, tmp_path / "cut.epub", cut_at=0, cache=False, jobs=1)
+    assert merges == [True], "the plan held: the pieces were merged, not rendered whole"
+    assert stats.chapters == 7, "text before the first chapter, then six chapters"
+    assert pieces == whole
+    # What the stress is about is really in the book (the test proves something).
+    docs = "\n".join(texts(whole).values())
+    assert 'id="summary_5"' in docs and 'id="intro_1"' in docs and 'id="intro"' in docs
+    assert "Hypertext Markup Language" in docs and "World Health Organization" in docs
+    assert "# not a heading: a comment" in docs and "Chapter 99 inside tilde fences" in docs
+    assert "Defined in chapter two, referred to in chapter five." in docs
+    assert "https://example.org/far" in docs and "https://example.org/near" in docs
+
+
+def test_cut_in_processes_and_through_the_cache_gives_the_same_bytes(tmp_path):
+    src = write_book(tmp_path / "b")
+    whole, _, _ = built(src, tmp_path / "whole.epub", cut_at=None, cache=False, jobs=1)
+    # In worker processes: from a process of its own, where book forks them as the command line
+    # does (a test session holds threads; see tests/test_perf_features.build_in_fresh_process).
+    root = Path(__file__).resolve().parent.parent
+    script = (f"import sys; sys.path.insert(0, {str(root)!r})\n"
+              "from book import BuildOptions, build\nfrom book.render import cut\ncut.MIN_CUT_CHARS = 0\n"
+              f"s = build({str(src)!r}, {str(tmp_path / 'cold.epub')!r}, BuildOptions(cache=True, "
+              f"cache_dir={str(tmp_path / 'c')!r}, jobs=2)).stats\n"
+              "print(s.workers, s.misses, s.stored)\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["2", "7", "7"], "two processes rendered the seven pieces and stored them"
+    warm, stats, merges = built(src, tmp_path / "warm.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=1)
+    assert merges == [True] and (stats.hits, stats.misses) == (7, 0)
+    assert (tmp_path / "cold.epub").read_bytes() == whole and warm == whole
+
+
+def test_editing_one_chapter_renders_only_that_piece(tmp_path):
+    src = write_book(tmp_path / "b")
+    built(src, tmp_path / "a.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=1)
+    text = src.read_text("utf-8")
+    # Chapter 3 grows by a paragraph: the pieces after it move down, but are not rendered again.
+    src.write_text(text.replace("A summary of chapter 3.", "A summary of chapter 3.\n\nA new paragraph."), "utf-8")
+    edited, stats, merges = built(src, tmp_path / "b.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=1)
+    assert merges == [True]
+    assert stats.miss_names == ["b/book.md#4"] or [n.rsplit("/", 1)[-1] for n in stats.miss_names] == ["book.md#4"]
+    assert stats.hits == 6 and stats.misses == 1
+    whole, _, _ = built(src, tmp_path / "w.epub", cut_at=None, cache=False, jobs=1)
+    assert edited == whole
+    assert "A new paragraph." in "\n".join(texts(edited).values())
+
+
+def test_an_error_names_the_line_of_the_file(tmp_path):
+    src = write_book(tmp_path / "b", stress_text().replace("images/red.png", "images/missing.png"))
+    messages = []
+    for cut_at in (None, 0):
+        with pytest.raises(BookError) as e:
+            built(src, tmp_path / "x.epub", cut_at=cut_at, cache=False, jobs=1)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
+    line = 1 + FRONT.count("\n") + stress_text().split("\n").index("![A red square.](images/red.png \"Red\")")
+    assert f"book.md:{line}: image 'images/missing.png'" in messages[0]
+
+
+@pytest.mark.parametrize("change", [
+    # A note referred to twice: which reference gets the note depends on the whole tree.
+    lambda t: t.replace("Chapter 5 opens.[^n5]", "Chapter 5 opens.[^n5] Again.[^n1]"),
+    # A reference inside a code span of another chapter: the plan guesses it, the piece tells.
+    lambda t: t.replace("A summary of chapter 2.", "A summary of chapter 2, `[^n6]` in code."),
+    # A reference inside a note.
+    lambda t: t.replace("[^n2]: Note two.", "[^n2]: Note two, see also [^n4]."),
+    # Raw HTML blocks and comments are not cut.
+    lambda t: t.replace("A summary of chapter 2.", "<div>\n\n# Inside a div\n\n</div>"),
+    # A heading that starts a table, not a section.
+    lambda t: t.replace("# Chapter 4\n", "# Chapter 4 | x\n--- | ---\na | b\n"),
+    # An id given twice in two chapters, and a reference definition inside a list.
+    lambda t: t.replace("A summary of chapter 1.", "A summary.\n{: #intro }").replace(
+        "- two", "- two\n\n    [near]: https://example.org/other"),
+])
+def test_what_the_cut_cannot_promise_renders_whole_with_the_same_bytes(tmp_path, change):
+    src = write_book(tmp_path / "b", change(stress_text()))
+    outcomes = []
+    for cut_at in (None, 0):
+        try:
+            data, _stats, merges = built(src, tmp_path / f"{cut_at}.epub", cut_at=cut_at, cache=False, jobs=1)
+            outcomes.append(data)
+        except BookError as e:
+            outcomes.append(str(e))
+            merges = []
+    assert outcomes[0] == outcomes[1]
+    assert True not in merges, "rendered whole"
+
+
+def test_small_files_and_folders_are_not_cut(tmp_path):
+    src = write_book(tmp_path / "b")
+    assert len(src.read_text("utf-8")) < cut.MIN_CUT_CHARS
+    _data, stats, merges = built(src, tmp_path / "a.epub", cut_at=cut.MIN_CUT_CHARS, cache=False, jobs=1)
+    assert stats.chapters == 1 and merges == []
+
+
+class _CountingPool(concurrent.futures.ThreadPoolExecutor):
+    sizes: list = []
+
+    def __init__(self, max_workers=None, *args, **kwargs):
+        _CountingPool.sizes.append(max_workers)
+        super().__init__(max_workers, *args, **kwargs)
+
+
+def test_jobs_bounds_the_zip_deflate_threads(tmp_path, monkeypatch):
+    from book.package import ocfzip
+
+    monkeypatch.setattr(ocfzip, "ThreadPoolExecutor", _CountingPool)
+    # Over a megabyte to deflate, in several documents: the writer uses threads.
+    words = " ".join(f"word{i}" for i in range(40_000))
+    src = write_book(tmp_path / "b", "\n\n".join(f"# Part {i}\n\n{words}" for i in range(1, 5)))
+    _CountingPool.sizes = []
+    build(src, tmp_path / "a.epub", BuildOptions(jobs=3, cache=False))
+    assert _CountingPool.sizes == [3]
+    _CountingPool.sizes = []
+    one = build(src, tmp_path / "b.epub", BuildOptions(jobs=1, cache=False))
+    assert _CountingPool.sizes == [], "--jobs 1: no thread pool at all"
+    assert one.output.read_bytes() == (tmp_path / "a.epub").read_bytes()
+
+
+def test_jobs_bounds_the_speech_threads(tmp_path, monkeypatch):
+    import shutil
+
+    from book.narrate import overlays
+
+    if not shutil.which("espeak-ng"):
+        pytest.skip("eSpeak NG is not installed (.ci/install-tools)")
+    pytest.importorskip("lameenc")
+    monkeypatch.setattr(overlays, "ThreadPoolExecutor", _CountingPool)
+    src = write_book(tmp_path / "b", "# One\n\nA sentence. Another one.\n\n# Two\n\nA third sentence.\n")
+    for jobs in (1, 2):
+        _CountingPool.sizes = []
+        build(src, tmp_path / f"{jobs}.epub", BuildOptions(jobs=jobs, read_aloud=True, cache=False))
+        assert _CountingPool.sizes == [jobs]
+
+
+# Blocks that touch what a cut must respect; a random file of them, cut or whole, gives the
+# same bytes (or the same error), whether the pieces merged or the file rendered whole.
+_BLOCKS = [
+    "# Chapter {n}", "## Summary", "# Chapter {n} {{#chapter-one}}", "#Hashtag heading {n}",
+    "Plain text {n} with *emphasis* and a [link][r{n}].", "A note.[^f{n}]", "Another note.[^f{m}]",
+    "[^f{n}]: The note {n}.", "[^f{n}]: A note\n    with a second line.", "[r{n}]: https://example.org/{n}",
+    "*[WHO]: World Health Organization", "The WHO says {n}.", "```\n# code {n}\n\n# more\n```",
+    "~~~python\n\n# Chapter in code\n~~~", "    # indented code {n}", "- item {n}\n- item\n\n    # in the item",
+    "| A | B |\n|---|---|\n| {n} | x |", "# a | b\n--- | ---\n1 | 2", "Text `[^f{n}]` in code.",
+    "Setext {n}\n========", "A paragraph.\n{{: #summary }}", "> quote {n}\n\n# After a quote",
+]
+
+
+def _random_file(draw_blocks) -> str:
+    return "\n\n".join(b.format(n=n, m=(n * 7) % 5) for n, b in draw_blocks) + "\n"
+
+
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    given = None
+
+if given is not None:
+    @settings(max_examples=int(__import__("os").environ.get("BOOK_FUZZ_EXAMPLES", "60")) // 5 or 1,
+              deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(_BLOCKS)), min_size=1, max_size=40))
+    def test_random_files_give_the_same_bytes_cut_or_whole(tmp_path_factory, blocks):
+        folder = tmp_path_factory.mktemp("fuzz")
+        src = write_book(folder, _random_file(blocks))
+        outcomes = []
+        for cut_at in (None, 0):
+            try:
+                outcomes.append(built(src, folder / "out.epub", cut_at=cut_at, cache=False, jobs=1)[0])
+            except BookError as e:
+                outcomes.append(str(e))
+        assert outcomes[0] == outcomes[1]
+
+
+def test_a_file_that_starts_with_definitions_only(tmp_path):
+    # Found by the random test: the text before the first chapter renders to nothing, and
+    # must add no document (the whole file has none there).
+    src = write_book(tmp_path / "b", "[r0]: https://example.org/0\n\n# Chapter 0\n\nSee [r0].\n\n# Chapter 1\n\nText.\n")
+    whole, _, _ = built(src, tmp_path / "w.epub", cut_at=None, cache=False, jobs=1)
+    pieces, _, merges = built(src, tmp_path / "c.epub", cut_at=0, cache=False, jobs=1)
+    assert merges == [True] and pieces == whole
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_deeper_split_levels_cut_at_their_headings(tmp_path, level):
+    src = tmp_path / "b" / "book.md"
+    write_book(tmp_path / "b")
+    src.write_text(FRONT.replace("author: T. Ester\n", f"author: T. Ester\nsplit-level: {level}\n")
+                   + stress_text(), "utf-8")
+    whole, _, _ = built(src, tmp_path / "w.epub", cut_at=None, cache=False, jobs=1)
+    pieces, stats, merges = built(src, tmp_path / "c.epub", cut_at=0, cache=False, jobs=1)
+    assert merges == [True] and stats.chapters == 14, "each chapter and its Summary section"
+    assert pieces == whole
