@@ -184,6 +184,10 @@ def test_an_error_names_the_line_of_the_file(tmp_path):
     lambda t: t.replace("A summary of chapter 2.", "<div>\n\n# Inside a div\n\n</div>"),
     # A heading that starts a table, not a section.
     lambda t: t.replace("# Chapter 4\n", "# Chapter 4 | x\n--- | ---\na | b\n"),
+    # Print page markers and an extended description: collected per chapter, so not cut.
+    lambda t: t.replace("A summary of chapter 2.", "A summary of chapter 2.{page=7}"),
+    lambda t: t.replace('![A red square.](images/red.png "Red")',
+                        '![A red square.](images/red.png "Red")\n\n::: description\nA square, all red.\n:::'),
     # An id given twice in two chapters, and a reference definition inside a list.
     lambda t: t.replace("A summary of chapter 1.", "A summary.\n{: #intro }").replace(
         "- two", "- two\n\n    [near]: https://example.org/other"),
