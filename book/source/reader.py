@@ -54,21 +54,27 @@ def display(path: Path) -> str:
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
-def read_text(path: Path, name: str | None = None) -> str:
-    name = name or display(path)
+def read_bytes(path: Path, name: str, limit: int, too_big: str, hint: str) -> bytes:
+    """The bytes of a file a user named, or one clear SourceError: missing, a folder, unreadable,
+    or more than `limit` bytes (``the file is N MB, more than {too_big} (L MB)``)."""
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SourceError(f"the file is {size / 1048576:.0f} MB, more than book reads from one file "
-                              f"({MAX_FILE_BYTES // 1048576} MB)", file=name,
-                              hint="split it into chapter files listed in a book folder's book.yaml")
-        data = path.read_bytes()
+        if size > limit:
+            raise SourceError(f"the file is {size / 1048576:.0f} MB, more than {too_big} ({limit // 1048576} MB)",
+                              file=name, hint=hint)
+        return path.read_bytes()
     except FileNotFoundError:
         raise SourceError("file not found", file=name) from None
     except IsADirectoryError:
         raise SourceError("is a folder, not a file", file=name) from None
     except OSError as e:
         raise SourceError(f"cannot read the file ({e.strerror})", file=name) from None
+
+
+def read_text(path: Path, name: str | None = None) -> str:
+    name = name or display(path)
+    data = read_bytes(path, name, MAX_FILE_BYTES, "book reads from one file",
+                      "split it into chapter files listed in a book folder's book.yaml")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -102,18 +102,9 @@ def parse(data: bytes, name: str, *, path: Path | None = None, url: str | None =
 
 
 def read_file(path: Path, name: str) -> Page:
-    try:
-        size = path.stat().st_size
-        if size > MAX_PAGE_BYTES:
-            raise SourceError(f"the page is {size / 1048576:.0f} MB, more than book imports "
-                              f"({MAX_PAGE_BYTES // 1048576} MB)", file=name, hint="save only the article's page")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError("file not found", file=name) from None
-    except IsADirectoryError:
-        raise SourceError("is a folder, not a file", file=name) from None
-    except OSError as e:
-        raise SourceError(f"cannot read the file ({e.strerror})", file=name) from None
+    from ..source.reader import read_bytes
+
+    data = read_bytes(path, name, MAX_PAGE_BYTES, "book imports", "save only the article's page")
     return parse(data, name, path=path)
 
 
