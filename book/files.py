@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -33,29 +34,41 @@ def atomic_file(path: str | os.PathLike, *, mode: int = 0o644, durable: bool = F
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=parent)
+    # The file is made under a name clean_stale never touches, locked, and only then given its
+    # `.tmp` name: so a cleaner never finds a `.tmp` file that a live writer has not locked yet.
+    # The lock is held until the file is closed (or the process dies): how clean_stale tells a
+    # file being written from one a killed build left behind.
+    fd, init = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=_INIT, dir=parent)
+    f = os.fdopen(fd, "wb")
+    tmp = init
     try:
-        # Held until the file is closed (or the process dies): how clean_stale tells a file
-        # being written from one a killed build left behind.
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        with os.fdopen(fd, "wb") as f:
+        with f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            tmp = init[: -len(_INIT)] + f".tmp{path.suffix}"
+            os.rename(init, tmp)
             yield f, Path(tmp)
             f.flush()
             if durable:
                 os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        if replace:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails, rather than replaces, when `path` exists
-            except FileExistsError:
-                pass
-            os.unlink(tmp)
+            os.fchmod(f.fileno(), mode)
+            # Renamed while still open and locked: a cleaner can never take the finished file
+            # for a dead build's between the last write and the rename.
+            if replace:
+                os.replace(tmp, path)
+            else:
+                try:
+                    os.link(tmp, path)  # fails, rather than replaces, when `path` exists
+                except FileExistsError:
+                    pass
+                os.unlink(tmp)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_INIT = ".init"  # the name a temporary file has for the moment before it is locked
+_INIT_AGE = 600  # seconds after which an unlocked `.init` file is a killed build's too
 
 
 def clean_stale(path: str | os.PathLike) -> int:
@@ -65,7 +78,8 @@ def clean_stale(path: str | os.PathLike) -> int:
     Returns how many were removed."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
-    pattern = re.compile(re.escape(f".{path.stem}.") + r"[a-z0-9_]{8}" + re.escape(f".tmp{path.suffix}") + "$")
+    pattern = re.compile(re.escape(f".{path.stem}.") + r"[a-z0-9_]{8}(" + re.escape(f".tmp{path.suffix}") + "|"
+                         + re.escape(_INIT) + ")$")
     removed = 0
     try:
         names = [n for n in os.listdir(parent) if pattern.match(n)]
@@ -78,8 +92,12 @@ def clean_stale(path: str | os.PathLike) -> int:
         except OSError:
             continue
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 continue
+            if name.endswith(_INIT) and time.time() - st.st_mtime < _INIT_AGE:
+                continue  # maybe made a moment ago, and about to be locked
+
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while its writer lives
             os.unlink(candidate)
             removed += 1
