@@ -203,3 +203,20 @@ def test_a_full_disk_is_exit_5_and_the_previous_book_stays(tmp_path):
     r = subprocess.run(command(src, out), env=environ, capture_output=True, text=True,
                        preexec_fn=_limit_file_size(20_000))
     assert r.returncode == 5 and "File too large" in r.stderr and out.read_bytes() == before
+
+
+def test_a_live_writers_file_is_never_cleaned_a_dead_ones_is(tmp_path):
+    from book.files import atomic_file, clean_stale
+
+    out = tmp_path / "a.epub"
+    with atomic_file(out) as (f, tmp):
+        f.write(b"new")
+        assert tmp.name.endswith(".tmp.epub") and tmp.exists()
+        assert clean_stale(out) == 0 and tmp.exists(), "a file whose writer lives is kept"
+    assert out.read_bytes() == b"new" and not tmp.exists()
+    dead = tmp_path / ".a.abcd1234.tmp.epub"  # what a killed build leaves: nobody holds its lock
+    dead.write_bytes(b"partial")
+    other = tmp_path / ".b.abcd1234.tmp.epub"  # another output's: not this build's to remove
+    other.write_bytes(b"partial")
+    assert clean_stale(out) == 1
+    assert not dead.exists() and other.exists() and out.read_bytes() == b"new"
