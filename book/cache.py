@@ -246,7 +246,7 @@ class ChapterCache:
         if self.dir is None:
             return None
         path = self._path(key)
-        payload = _read_signed(path, MAGIC, key)
+        payload = read_signed_entry(path, MAGIC, key)
         if payload is None:
             return None
         try:
@@ -284,7 +284,7 @@ class ChapterCache:
         deps = self.deps(rendered)
         if deps is None:
             return None
-        return _signed(MAGIC, key, pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL))
+        return signed_entry(MAGIC, key, pickle.dumps((deps, rendered), protocol=pickle.HIGHEST_PROTOCOL))
 
     def put_payload(self, key: str, data: bytes | None) -> bool:
         if data is None or self.dir is None:
@@ -348,7 +348,7 @@ class BlobCache:
         if self.dir is None:
             self.misses += 1
             return None
-        payload = _read_signed(self._path(key), self.MAGIC, key)
+        payload = read_signed_entry(self._path(key), self.MAGIC, key)
         if payload is None:
             self.misses += 1
         else:
@@ -364,7 +364,7 @@ class BlobCache:
 
     def put(self, key: str, payload: bytes) -> bool:
         self._remember(key, payload)
-        if self.dir is None or not write_entry(self._path(key), _signed(self.MAGIC, key, payload), self.dir):
+        if self.dir is None or not write_entry(self._path(key), signed_entry(self.MAGIC, key, payload), self.dir):
             return False
         self.stored += 1
         return True
@@ -378,8 +378,9 @@ def _mac(name: str, payload: bytes) -> bytes:
     return mac.digest()
 
 
-def _signed(magic: bytes, name: str, payload: bytes) -> bytes:
-    """An entry's bytes: `magic`, the signature of `name` and `payload`, `payload`."""
+def signed_entry(magic: bytes, name: str, payload: bytes) -> bytes:
+    """An entry's bytes: `magic`, the signature of `name` and `payload`, `payload` (for every
+    cache kind: chapters, blobs, speech, downloaded images)."""
     return magic + _mac(name, payload) + payload
 
 
@@ -404,7 +405,7 @@ def read_entry(path: Path, limit: int = MAX_ENTRY_BYTES) -> bytes | None:
         os.close(fd)
 
 
-def _read_signed(path: Path, magic: bytes, name: str) -> bytes | None:
+def read_signed_entry(path: Path, magic: bytes, name: str) -> bytes | None:
     """The payload of the entry `name` at `path` when it starts with `magic` and carries the
     user's signature for that name; None for anything else (missing, unreadable, not a regular
     file, too large, foreign, tampered, renamed)."""
@@ -418,16 +419,6 @@ def _read_signed(path: Path, magic: bytes, name: str) -> bytes | None:
     if not hmac.compare_digest(mac, _mac(name, payload)):
         return None
     return payload
-
-
-def signed_entry(magic: bytes, name: str, payload: bytes) -> bytes:
-    """The bytes to store for entry `name` (for caches kept by other modules: speech)."""
-    return _signed(magic, name, payload)
-
-
-def read_signed_entry(path: Path, magic: bytes, name: str) -> bytes | None:
-    """The payload stored by :func:`signed_entry` at `path`, verified; None when anything is off."""
-    return _read_signed(path, magic, name)
 
 
 def _touch(path: Path) -> None:

@@ -1,22 +1,21 @@
 """Read aloud: EPUB 3 Media Overlays made offline (``book build --read-aloud``).
 
 Each sentence of the title page, the disclaimer and the text is wrapped in a `<span id>`
-(book.narrate.overlays), spoken by an offline engine (book.narrate.speech: eSpeak NG, or a
-configured command), and paired with its clip in a SMIL file, one MP3 per document.
+(book.narrate.overlays), spoken by an offline engine (book.narrate.speech: eSpeak NG, or the
+user's --speech-command), and paired with its clip in a SMIL file, one MP3 per document.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 from ..errors import Problem
 from ..options import BuildOptions
-from ..workers import worker_count
 from ..package.assemble import Assembly
 from ..package.writer import Overlays, PackageItem
 from ..source import Source
+from ..workers import worker_count
 from . import overlays
 
 

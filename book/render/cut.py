@@ -183,13 +183,17 @@ def _prepare(md):
     return state
 
 
-class _Shared(Treeprocessor):
-    """After the block parser: what it defined is the piece's own report; from here on the
-    piece sees the whole file's definitions, as the whole file's rendering would."""
+class _PieceStep(Treeprocessor):
+    """A step of rendering a piece, with the piece's state."""
 
     def __init__(self, md, state):
         super().__init__(md)
         self.state = state
+
+
+class _Shared(_PieceStep):
+    """After the block parser: what it defined is the piece's own report; from here on the
+    piece sees the whole file's definitions, as the whole file's rendering would."""
 
     def run(self, root):
         st = self.state
@@ -206,11 +210,7 @@ class _Shared(Treeprocessor):
         st.log = []  # a definition inside a note would change the whole file's: reported
 
 
-class _AfterNotes(Treeprocessor):
-    def __init__(self, md, state):
-        super().__init__(md)
-        self.state = state
-
+class _AfterNotes(_PieceStep):
     def run(self, root):
         st = self.state
         if st.shared is None:

@@ -60,18 +60,15 @@ def scan(container, *, drop: bool) -> list[Spam]:
         word, digits, unit = m.group(1), m.group(2), m.group(3)
         if not unit and (int(digits) < 100 or re.fullmatch(r"(19|20)\d\d", digits)):
             return m.group(0)  # "Covid19", "Summer2024": a name or a year, not a dose
-        sure = word.lower() in alone
-        s = Spam(m.group(0), "glued", sure, mark())
-        found.append(s)
-        if drop and sure:
-            s.removed = True
-            return s.mark + word
-        return s.mark + m.group(0)
+        return spam_after(m, "glued", word)
 
     def dose(m):
-        word = m.group(1)
+        return spam_after(m, "dose", m.group(1))
+
+    def spam_after(m, kind, word):
+        """Report the spam glued after `word`; with `drop`, keep only the word when sure."""
         sure = word.lower() in alone
-        s = Spam(m.group(0), "dose", sure, mark())
+        s = Spam(m.group(0), kind, sure, mark())
         found.append(s)
         if drop and sure:
             s.removed = True
