@@ -317,6 +317,8 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="100,000 words, sizes 25k/50k/100k, batch 50")
     p.add_argument("--no-pandoc", action="store_true", help="measure book only")
     p.add_argument("--batch-only", action="store_true", help="only section 4, the batch (local pool and Dask)")
+    p.add_argument("--only", metavar="SECTIONS", default="compare,rebuild,scaling,notes,batch",
+                   help="run only these sections (comma-separated: compare, rebuild, scaling, notes, batch)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     p.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: a temporary folder)")
     args = p.parse_args(argv)
@@ -328,6 +330,13 @@ def main(argv=None) -> int:
     args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if not args.kinds or any(k not in synth.KINDS for k in args.kinds):
         p.error(f"--kinds: choose from {', '.join(synth.KINDS)}")
+    args.only = {x.strip() for x in args.only.split(",") if x.strip()}
+    if not args.only or args.only - set(SECTIONS):
+        p.error(f"--only: choose from {', '.join(SECTIONS)}")
+    if "notes" not in args.only:
+        args.notes = 0
+    if "batch" not in args.only:
+        args.batch = 0
 
     pandoc = None if args.no_pandoc else pandoc_path()
     info = machine(pandoc, wanted=not args.no_pandoc)
@@ -351,7 +360,7 @@ def main(argv=None) -> int:
         if args.batch_only:
             args.words = 0
         # 1.–4. book against pandoc, rebuilds, scaling, footnotes ---------------------------
-        if args.words:
+        if args.words and args.only & {"compare", "rebuild", "scaling", "notes"}:
             compare_rebuild_scaling(args, work, env, pandoc, sizes, results)
         # 5. batch ----------------------------------------------------------------------------
         if args.batch:
@@ -368,6 +377,7 @@ def main(argv=None) -> int:
 
 
 FORMS = ("one file", "folder")
+SECTIONS = ("compare", "rebuild", "scaling", "notes", "batch")
 
 
 def source_of(b, form: str) -> Path:
@@ -381,10 +391,17 @@ def compare_rebuild_scaling(args, work: Path, env: dict, pandoc: str | None, siz
     of both forms, scaling of both forms, a one-file article of 10,000 notes."""
     books = {}
     results["compare"] = {}
-    for kind in args.kinds:
-        books[kind] = compare(args, work, env, pandoc, kind, results)
-    rebuild_section(args, work, books[args.kinds[0]], results)
-    scaling_section(args, work, env, books[args.kinds[0]], sizes, results)
+    if "compare" in args.only:
+        for kind in args.kinds:
+            books[kind] = compare(args, work, env, pandoc, kind, results)
+    elif args.only & {"rebuild", "scaling"}:
+        kind = args.kinds[0]
+        books[kind] = synth.generate(work / f"big-{kind}", words=args.words, chapters=args.chapters,
+                                     images=args.images, kind=kind)
+    if "rebuild" in args.only:
+        rebuild_section(args, work, books[args.kinds[0]], results)
+    if "scaling" in args.only:
+        scaling_section(args, work, env, books[args.kinds[0]], sizes, results)
     if args.notes:
         footnotes_section(args, work, env, pandoc, results)
 

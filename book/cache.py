@@ -166,6 +166,11 @@ def signing_key() -> bytes:
 def chapter_key(chapter, settings: dict) -> str:
     """The cache key of one chapter rendered with `settings` (the keyword arguments of
     `render_chapter`)."""
+    if not settings.get("allow_remote"):
+        # Where remote images would be kept changes nothing when none is fetched — and it is a
+        # new temporary folder on each build of a lone article without a cache folder, whose
+        # --watch process would otherwise never find a chapter it keeps in memory.
+        settings = {k: v for k, v in settings.items() if k != "remote_dir"}
     head = json.dumps({"code": code_fingerprint(), "path": str(chapter.path), "name": chapter.name,
                        "first_line": chapter.first_line,
                        "settings": {k: str(v) for k, v in sorted(settings.items())}},
@@ -184,6 +189,7 @@ class Memory:
     used, so it holds one book at most."""
 
     chapters: dict = field(default_factory=dict)  # key -> (image deps, RenderedChapter)
+    looks: dict = field(default_factory=dict)  # key -> a long chapter's pieces, looked at (book.render.cut)
     blobs: dict = field(default_factory=dict)  # key -> bytes
     hashes: dict = field(default_factory=dict)  # (path, size, mtime_ns, inode) -> sha256
     used_chapters: set = field(default_factory=set)
@@ -192,6 +198,7 @@ class Memory:
     def trim(self) -> None:
         """Forget what the build just finished did not use; call after each build."""
         self.chapters = {k: v for k, v in self.chapters.items() if k in self.used_chapters}
+        self.looks = {k: v for k, v in self.looks.items() if k in self.used_chapters}
         self.blobs = {k: v for k, v in self.blobs.items() if k in self.used_blobs}
         self.used_chapters, self.used_blobs = set(), set()
 
@@ -293,6 +300,41 @@ class ChapterCache:
             return False
         self.stats.stored += 1
         return True
+
+    # -- what planning the cut of a long chapter found (book.render.cut) -----------------------
+
+    def _looks_key(self, chapter) -> str:
+        head = json.dumps({"code": code_fingerprint(), "looks": str(chapter.path), "name": chapter.name},
+                          sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(head.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def looks(self, chapter) -> dict:
+        """What the last plan of `chapter`'s file found in each piece (by the digest of its
+        text; book.render.cut.look), or {}: one entry per file, so a rebuild reads one file,
+        not one per piece."""
+        key = self._looks_key(chapter)
+        if self.memory is not None:
+            self.memory.used_chapters.add(key)
+            if key in self.memory.looks:
+                return self.memory.looks[key]
+        if self.dir is None:
+            return {}
+        payload = read_signed_entry(self._path(key), MAGIC, key)
+        try:
+            looks = pickle.loads(payload) if payload is not None else {}
+        except Exception:  # noqa: BLE001 - an unreadable entry is a miss
+            looks = {}
+        return looks if isinstance(looks, dict) else {}
+
+    def keep_looks(self, chapter, looks: dict, changed: bool) -> None:
+        """Keep the looks of `chapter`'s pieces for the next build (on disk when they changed)."""
+        key = self._looks_key(chapter)
+        if self.memory is not None:
+            self.memory.looks[key] = looks
+            self.memory.used_chapters.add(key)
+        if changed and self.dir is not None:
+            data = signed_entry(MAGIC, key, pickle.dumps(looks, protocol=pickle.HIGHEST_PROTOCOL))
+            write_entry(self._path(key), data, self.dir)
 
     # -- housekeeping ----------------------------------------------------------------------
 

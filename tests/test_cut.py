@@ -161,6 +161,64 @@ def test_editing_one_chapter_renders_only_that_piece(tmp_path):
     assert "A new paragraph." in "\n".join(texts(edited).values())
 
 
+def counting_looks(monkeypatch) -> list:
+    """The texts cut.look reads (planning reads a piece only when it does not know it)."""
+    looked: list = []
+    look = cut.look
+
+    def spy(piece):
+        looked.append(piece)
+        return look(piece)
+
+    monkeypatch.setattr(cut, "look", spy)
+    return looked
+
+
+def test_planning_after_an_edit_reads_only_the_edited_piece(tmp_path, monkeypatch):
+    looked = counting_looks(monkeypatch)
+    src = write_book(tmp_path / "b")
+    first, _, merges = built(src, tmp_path / "a.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=1)
+    assert merges == [True] and len(looked) == 7, "a cold plan reads every piece"
+    looked.clear()
+    again, stats, _ = built(src, tmp_path / "a2.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=1)
+    assert looked == [] and stats.hits == 7 and again == first, "an unchanged file: nothing is read again"
+    src.write_text(src.read_text("utf-8").replace("A summary of chapter 3.", "A summary of chapter 3.\n\nMore."),
+                   "utf-8")
+    edited, _, merges = built(src, tmp_path / "b.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=1)
+    assert merges == [True] and len(looked) == 1 and "More." in looked[0]
+    whole, _, _ = built(src, tmp_path / "w.epub", cut_at=None, cache=False, jobs=1)
+    assert edited == whole
+    # An edit that adds a definition the other pieces use: the plan still sees it (the edited
+    # piece is read), and the result is the whole file's.
+    looked.clear()
+    src.write_text(src.read_text("utf-8").replace("More.", "More, see [the note][late].\n\n[late]: https://example.org/late"),
+                   "utf-8")
+    edited, _, _ = built(src, tmp_path / "c.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=1)
+    whole, _, _ = built(src, tmp_path / "w2.epub", cut_at=None, cache=False, jobs=1)
+    assert len(looked) == 1 and edited == whole and "https://example.org/late" in "\n".join(texts(edited).values())
+
+
+def test_a_lone_file_rebuilt_in_memory_renders_only_the_edited_piece(tmp_path, monkeypatch):
+    """`book build --watch` of a lone Markdown file without a cache folder (no BOOK_CACHE_DIR):
+    the process's memory keeps the pieces and what planning found, so an edit renders and reads
+    one piece (a temporary folder for remote images, new on each build, once made every
+    piece's cache key new)."""
+    monkeypatch.delenv("BOOK_CACHE_DIR", raising=False)
+    looked = counting_looks(monkeypatch)
+    src = write_book(tmp_path / "b")
+    memory = cachelib.Memory()
+    _, stats, _ = built(src, tmp_path / "a.epub", cut_at=0, memory=memory, jobs=1)
+    assert stats.misses == 7 and len(looked) == 7
+    assert not (tmp_path / "b" / ".cache").exists(), "nothing is written beside a lone file"
+    looked.clear()
+    src.write_text(src.read_text("utf-8").replace("A summary of chapter 3.", "A summary of chapter 3.\n\nMore."),
+                   "utf-8")
+    edited, stats, merges = built(src, tmp_path / "b.epub", cut_at=0, memory=memory, jobs=1)
+    assert merges == [True] and (stats.hits, stats.misses) == (6, 1) and len(looked) == 1
+    whole, _, _ = built(src, tmp_path / "w.epub", cut_at=None, cache=False, jobs=1)
+    assert edited == whole
+
+
 def test_an_error_names_the_line_of_the_file(tmp_path):
     src = write_book(tmp_path / "b", stress_text().replace("images/red.png", "images/missing.png"))
     messages = []

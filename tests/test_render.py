@@ -102,3 +102,14 @@ INLINE_BITS = st.sampled_from([
 def test_same_html_on_random_inline_markdown(text):
     fast, plain = _both(text + "\n\n[^1]: a note\n[^x]: another *one*\n")
     assert fast == plain
+
+
+@pytest.mark.parametrize("text", [
+    "plain ASCII\nwith lines\tand tabs\r\n", "a \x01 control", "\x00\x08\x0b\x0c\x0e\x1f", "é, “quotes” and — dashes",
+    "é and a placeholder \ue000", "non-characters \ufffe and \uffff", "a lone surrogate \ud800 here", "\U0001F600 emoji",
+    "ASCII with \x7f (allowed: XML 1.0 Char includes it)", "", "\ue000", "mixed é \x02 and \x03",
+])
+def test_xml_safe_removes_exactly_what_the_expression_removes(text):
+    from book.source.metadata import _XML_ILLEGAL, xml_safe
+
+    assert xml_safe(text) == _XML_ILLEGAL.sub("", text)

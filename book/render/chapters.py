@@ -55,7 +55,12 @@ def render_chapters(source, options: BuildOptions, stats: RenderStats, *, folder
     units: list[tuple] = []  # (chapter number, piece number or None, Chapter, its settings, name)
     plans: dict[int, cut.Plan] = {}
     for i, ch in enumerate(source.chapters):
-        plan = cut.plan(ch, meta.split_level)
+        # A long chapter's plan reads its pieces; those the last plan read are known (by their
+        # text's digest) from the cache, so a rebuild after an edit reads the edited piece.
+        known = store.looks(ch) if store is not None and len(ch.text) >= cut.MIN_CUT_CHARS else None
+        plan = cut.plan(ch, meta.split_level, known)
+        if known is not None and plan is not None:
+            store.keep_looks(ch, plan.looks, changed=plan.looks.keys() != known.keys())
         if plan is None:
             units.append((i, None, ch, {**settings, "index": i + 1}, ch.name))
             continue

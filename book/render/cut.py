@@ -61,6 +61,7 @@ MIN_CUT_CHARS = 200_000
 
 PIECE_MARK = "\ue000"  # ids a piece cannot know yet: "\ue000H<n>\ue000" (a heading), "\ue000A<n>\ue000"
 _ID_PLACEHOLDER = re.compile("\ue000([HA])([0-9]+)\ue000")
+_ID_ATTRIBUTE = re.compile('id="\ue000([HA])([0-9]+)\ue000"')
 _NOTE_REF = re.compile(r"\[\^([^\]]*)\]")  # Python-Markdown's footnote reference pattern
 _DEF_AT = re.compile(r"[ ]{0,3}\[\^[^\]]*\][ ]*:")  # a reference that is the start of a definition
 # A line that may start a footnote, link or abbreviation definition: what each of those block
@@ -115,6 +116,7 @@ class Plan:
     definitions: list[str]  # per piece: a digest of what Python-Markdown's parser should find in it
     home: dict[str, int]  # footnote label -> the piece that renders it
     referred: dict[str, int] = field(default_factory=dict)  # label -> the piece that refers to it
+    looks: dict[str, tuple] = field(default_factory=dict)  # digest of a piece's text -> look(text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,12 +285,23 @@ def _scanner():
 def _normalised(text: str) -> str:
     """What Python-Markdown's first preprocessor makes of the text, line for line (tabs
     expanded, lines of spaces emptied)."""
-    text = clean_text(text).expandtabs(4)  # (clean_text removes STX and ETX, as the preprocessor does)
-    return _SPACES_LINE.sub("\n", text) if "\n " in text else text
+    text = clean_text(text)  # (clean_text removes STX and ETX, as the preprocessor does)
+    if "\t" in text:
+        text = text.expandtabs(4)
+    # A line of spaces has a space before its line break: most texts have none at all.
+    return _SPACES_LINE.sub("\n", text) if "\n " in text and " \n" in text else text
 
 
 _SPACES_LINE = re.compile(r"\n[ ]+(?=\n)")
-_CANDIDATE = re.compile(r"\n\n(?=#)")  # a `#` line after a blank line
+_CANDIDATES: dict[int, re.Pattern] = {}
+
+
+def _candidates(split_level: int) -> re.Pattern:
+    """A line that starts with 1 to `split_level` `#` after a blank line (each is then
+    checked to be a heading of that level)."""
+    if split_level not in _CANDIDATES:
+        _CANDIDATES[split_level] = re.compile(r"\n\n(?=#{1,%d}(?!#))" % min(split_level, 6))
+    return _CANDIDATES[split_level]
 
 
 def _fenced_spans(text: str) -> list[tuple[int, int]]:
@@ -322,8 +335,13 @@ def _heading_level(heading, line: str) -> int:
     return len(m.group("level")) if m and m.end() >= len(line.rstrip("\n")) else 0
 
 
-def plan(chapter: Chapter, split_level: int) -> Plan | None:
-    """Where to cut `chapter` and what each piece shares, or None: render it whole."""
+def plan(chapter: Chapter, split_level: int, known: dict | None = None) -> Plan | None:
+    """Where to cut `chapter` and what each piece shares, or None: render it whole.
+
+    `known`: what earlier plans found in pieces of text (:func:`look`, by the digest of a
+    piece's text), e.g. the last build's (book.cache keeps it beside the chapters): a piece
+    whose text is known is not read again, so planning a file after an edit reads the edited
+    piece, not the book.  The plan's `looks` is what this plan found, to keep for the next."""
     text = chapter.text
     if len(text) < MIN_CUT_CHARS or split_level < 1:
         return None
@@ -333,33 +351,12 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
     if "{page=" in text or ":::" in text:
         return None
     md = _scanner()
-    state = md._book_piece
-    if not state or _not_cut(text, md.is_block_level):
+    if not md._book_piece:
         return None
     norm = _normalised(text)
     if norm.count("\n") != text.count("\n"):
         return None
-    fences = _fenced_spans(norm)
-    heading = md.parser.blockprocessors["hashheader"].RE
-    cuts, lines_at, line, counted, f = [0], [0], 0, 0, 0
-    for m in _CANDIDATE.finditer(norm):
-        at = m.end()  # the heading line
-        while f < len(fences) and fences[f][1] <= at:
-            f += 1
-        if f < len(fences) and fences[f][0] <= at:
-            continue  # inside fenced code
-        end = norm.find("\n", at)
-        if not 0 < _heading_level(heading, norm[at:end if end >= 0 else len(norm)]) <= split_level:
-            continue
-        before = m.start()
-        while before and norm[before - 1] == "\n":
-            before -= 1  # back over more blank lines
-        if not before or norm.startswith("    ", norm.rfind("\n", 0, before) + 1):
-            continue  # only blank lines before, or an indented line (code, a list item's text)
-        line += norm.count("\n", counted, at)
-        counted = at
-        cuts.append(at)
-        lines_at.append(line)
+    cuts, lines_at = _cuts(norm, split_level, md.parser.blockprocessors["hashheader"].RE)
     if len(cuts) < 2:
         return None
     same = norm is text or norm == text  # the usual case: nothing to normalise
@@ -379,18 +376,107 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
 
     normal = pieces_of(norm, cuts)
     del norm
+    known = known if known is not None else {}
+    looks: dict[str, tuple] = {}
+    piece_looks = []
+    for piece in normal:
+        digest = hashlib.sha256(piece.encode("utf-8", "surrogatepass")).hexdigest()
+        if digest not in looks:
+            found = known.get(digest)
+            looks[digest] = found if found is not None else look(piece)
+        piece_looks.append(looks[digest])
+    if any(lk[0] for lk in piece_looks):
+        return None  # raw HTML, a comment, a marker (see _not_cut)
 
-    # What each piece defines, found by Python-Markdown's own definition processors.
+    references: dict = {}
+    abbreviations: dict = {}
+    notes: OrderedDict = OrderedDict()
+    defined_in: dict[str, int] = {}
+    for k, (_not, definitions, _refs, _mentions) in enumerate(piece_looks):
+        for kind, key, value in definitions:
+            if kind == "ref":
+                references[key] = value
+            elif kind == "abbr":
+                if value is None:
+                    abbreviations.pop(key, None)
+                else:
+                    abbreviations[key] = value
+            else:
+                notes[key] = value
+                defined_in.setdefault(key, k)
+    numbers = {label: n for n, label in enumerate(notes, 1)}
+    if any(_NOTE_REF.search(body) for body in notes.values()):
+        return None  # a reference inside a note
+
+    # Which piece refers to each note (once at most), so renders it.
+    referred: dict[str, int] = {}
+    for k, (_not, _defs, refs, _mentions) in enumerate(piece_looks):
+        for label in refs:
+            if label in notes:
+                if label in referred:
+                    return None  # referred to twice
+                referred[label] = k
+    home = {label: referred.get(label, defined_in[label]) for label in notes}
+    rendered: list[list] = [[] for _ in piece_looks]
+    for label, k in home.items():
+        rendered[k].append((label, notes[label]))
+
+    refs_t, abbr_t = tuple(references.items()), tuple(abbreviations.items())
+    pieces = []
+    raw = normal if same else pieces_of(text, raw_cuts)
+    del normal  # (one copy of the text in pieces, not two)
+    for k, piece_text in enumerate(raw):
+        labels = piece_looks[k][3] | {label for label, _ in rendered[k]}
+        shared = Shared(refs_t, abbr_t, tuple((lb, numbers[lb]) for lb in sorted(labels) if lb in numbers),
+                        tuple(rendered[k]))
+        pieces.append(Piece(Chapter(chapter.path, chapter.name, piece_text, 1), chapter.first_line + lines_at[k],
+                            shared))
+    return Plan(pieces, [_digest(list(lk[1])) for lk in piece_looks], home, referred, looks)
+
+
+def _cuts(norm: str, split_level: int, heading) -> tuple[list[int], list[int]]:
+    """The offsets in `norm` where pieces start (the first is 0), and their lines (from 0)."""
+    fences = _fenced_spans(norm)
+    cuts, lines_at, line, counted, f = [0], [0], 0, 0, 0
+    for m in _candidates(split_level).finditer(norm):
+        at = m.end()  # the heading line
+        while f < len(fences) and fences[f][1] <= at:
+            f += 1
+        if f < len(fences) and fences[f][0] <= at:
+            continue  # inside fenced code
+        end = norm.find("\n", at)
+        if not 0 < _heading_level(heading, norm[at:end if end >= 0 else len(norm)]) <= split_level:
+            continue
+        before = m.start()
+        while before and norm[before - 1] == "\n":
+            before -= 1  # back over more blank lines
+        if not before or norm.startswith("    ", norm.rfind("\n", 0, before) + 1):
+            continue  # only blank lines before, or an indented line (code, a list item's text)
+        line += norm.count("\n", counted, at)
+        counted = at
+        cuts.append(at)
+        lines_at.append(line)
+    return cuts, lines_at
+
+
+def look(piece: str) -> tuple:
+    """What planning needs to know of one piece's (normalised) text, whatever the rest of the
+    file holds: (whether it has what is never cut, the definitions Python-Markdown's parser
+    finds in it in order, the note labels it refers to outside a definition's own label, in
+    order, and every note label it mentions).  A pure function of the text, so a plan keeps it
+    by the text's digest."""
+    md = _scanner()
+    state = md._book_piece
+    if _not_cut(piece, md.is_block_level):
+        return (True, (), (), frozenset())
+    # What the piece defines, found by Python-Markdown's own definition processors.
     chain = [md.parser.blockprocessors[n] for n in ("footnote", "abbr", "reference")]
     needs = ("[^", "*[", "]:")
-    definitions: list[list] = []
-    parent = etree.Element("div")  # these processors take no element; they record definitions
-    md.reset()
-    for piece in normal:
-        first = _DEF_LINE.search(piece)
-        if not first:
-            definitions.append([])
-            continue
+    found: list = []
+    first = _DEF_LINE.search(piece)
+    if first:
+        parent = etree.Element("div")  # these processors take no element; they record definitions
+        md.reset()
         # The blocks before the one with the first definition line have none (and a definition
         # takes only the blocks after it): they are not looked at.
         blocks = (piece + "\n\n").split("\n\n")[piece.count("\n\n", 0, first.start()):]
@@ -409,59 +495,14 @@ def plan(chapter: Chapter, split_level: int) -> Plan | None:
                     continue
         finally:
             found, state.log = state.log, None
-        definitions.append(found)
-
-    references: dict = {}
-    abbreviations: dict = {}
-    notes: OrderedDict = OrderedDict()
-    defined_in: dict[str, int] = {}
-    for k, found in enumerate(definitions):
-        for kind, key, value in found:
-            if kind == "ref":
-                references[key] = value
-            elif kind == "abbr":
-                if value is None:
-                    abbreviations.pop(key, None)
-                else:
-                    abbreviations[key] = value
-            else:
-                notes[key] = value
-                defined_in.setdefault(key, k)
-    numbers = {label: n for n, label in enumerate(notes, 1)}
-    if any(_NOTE_REF.search(body) for body in notes.values()):
-        return None  # a reference inside a note
-
-    # Which piece refers to each note (once at most), so renders it.
-    referred: dict[str, int] = {}
-    mentions: list[set] = []
-    for k, piece in enumerate(normal):
-        seen = set()
-        for m in _NOTE_REF.finditer(piece):
-            seen.add(m.group(1))
-            at = m.start()
-            line_start = piece.rfind("\n", max(0, at - 4), at) + 1 if not at or piece[at - 1] in "\n " else -1
-            if m.group(1) in notes and not (line_start >= 0 and at - line_start <= 3
-                                            and _DEF_AT.match(piece, line_start)):
-                if m.group(1) in referred:
-                    return None  # referred to twice
-                referred[m.group(1)] = k
-        mentions.append(seen)
-    home = {label: referred.get(label, defined_in[label]) for label in notes}
-    rendered: list[list] = [[] for _ in definitions]
-    for label, k in home.items():
-        rendered[k].append((label, notes[label]))
-
-    refs_t, abbr_t = tuple(references.items()), tuple(abbreviations.items())
-    pieces = []
-    raw = normal if same else pieces_of(text, raw_cuts)
-    del normal  # (one copy of the text in pieces, not two)
-    for k, piece_text in enumerate(raw):
-        labels = mentions[k] | {label for label, _ in rendered[k]}
-        shared = Shared(refs_t, abbr_t, tuple((lb, numbers[lb]) for lb in sorted(labels) if lb in numbers),
-                        tuple(rendered[k]))
-        pieces.append(Piece(Chapter(chapter.path, chapter.name, piece_text, 1), chapter.first_line + lines_at[k],
-                            shared))
-    return Plan(pieces, [_digest(found) for found in definitions], home, referred)
+    refs, seen = [], set()
+    for m in _NOTE_REF.finditer(piece):
+        seen.add(m.group(1))
+        at = m.start()
+        line_start = piece.rfind("\n", max(0, at - 4), at) + 1 if not at or piece[at - 1] in "\n " else -1
+        if not (line_start >= 0 and at - line_start <= 3 and _DEF_AT.match(piece, line_start)):
+            refs.append(m.group(1))
+    return (False, tuple(found), tuple(refs), frozenset(seen))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,9 +564,12 @@ def merge(plan: Plan, rendered: list, index: int):
 
         for part in r.parts:
             body = _CODE_NAME.sub(renumber, part.body) if "<pre " in part.body else part.body
-            for ident in part.ids:
-                if ident.startswith(PIECE_MARK):
-                    body = body.replace(f'id="{ident}"', f'id="{final(ident)}"', 1)
+            if PIECE_MARK in body:
+                # One pass over the body for all its placeholder ids (a replace per id copied the
+                # body once per heading).  U+E000 never reaches a body from the text
+                # (clean_text removes it), so every placeholder is one of book's own attributes.
+                body = _ID_ATTRIBUTE.sub(lambda m, names=names: f'id="{names.get(m.group(1) + m.group(2), m.group(0)[4:-1])}"',
+                                        body)
             ids = {final(i) for i in part.ids}
             if ids & seen_ids:
                 return None  # an id in two pieces: the whole chapter reports it
