@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import xml.etree.ElementTree as etree
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -53,7 +52,7 @@ from markdown.extensions.toc import unique
 from markdown.treeprocessors import Treeprocessor
 
 from ..source import Chapter
-from .markdown import _NumberedFootnoteRefs, clean_text, convert, new_markdown
+from .markdown import _NumberedFootnoteRefs, clean_text, convert
 
 # Chapters shorter than this render whole: a cut pays for itself only in a long text (the
 # tests lower it to cut small stress sources).
@@ -271,14 +270,14 @@ def _digest(found: list) -> str:
 # Planning
 
 
-_local = threading.local()
-
-
 def _scanner():
-    md = getattr(_local, "md", None)
-    if md is None:
-        md = _local.md = new_markdown()
-        _prepare(md)
+    """The thread's Markdown converter, the one its pieces render with (book.render.passes): a
+    converter costs ~20 ms to build, and planning only uses its block processors between two
+    renderings (each rendering resets it)."""
+    from .passes import _markdown  # noqa: PLC0415 - passes imports this module
+
+    md = _markdown()
+    _prepare(md)
     return md
 
 
