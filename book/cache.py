@@ -439,7 +439,9 @@ def read_entry(path: Path, limit: int = MAX_ENTRY_BYTES) -> bytes | None:
         if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
             return None
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
+            # One byte more than the file had: a file still growing is seen as too large only
+            # past the limit.  (Reading `limit + 1` made a 256 MB buffer for each entry.)
+            data = f.read(min(st.st_size, limit) + 1)
         return data if len(data) <= limit else None
     except OSError:
         return None
