@@ -190,6 +190,7 @@ class Memory:
 
     chapters: dict = field(default_factory=dict)  # key -> (image deps, RenderedChapter)
     looks: dict = field(default_factory=dict)  # key -> a long chapter's pieces, looked at (book.render.cut)
+    merged: dict = field(default_factory=dict)  # a long chapter's pieces as merged (book.render.cut.merge)
     blobs: dict = field(default_factory=dict)  # key -> bytes
     hashes: dict = field(default_factory=dict)  # (path, size, mtime_ns, inode) -> sha256
     used_chapters: set = field(default_factory=set)

@@ -90,8 +90,8 @@ def built(src, out, *, cut_at, **options):
     merges = []
     merge = cut.merge
 
-    def spy(plan, pieces, index):
-        result = merge(plan, pieces, index)
+    def spy(plan, pieces, index, *more):
+        result = merge(plan, pieces, index, *more)
         merges.append(result is not None)
         return result
 
@@ -213,10 +213,29 @@ def test_a_lone_file_rebuilt_in_memory_renders_only_the_edited_piece(tmp_path, m
     looked.clear()
     src.write_text(src.read_text("utf-8").replace("A summary of chapter 3.", "A summary of chapter 3.\n\nMore."),
                    "utf-8")
+    rewritten: list = []
+    rename = cut._ID_ATTRIBUTE
+
+    class Spy:  # the bodies whose ids merge rewrites
+        def sub(self, repl, body):
+            rewritten.append(body)
+            return rename.sub(repl, body)
+
+    monkeypatch.setattr(cut, "_ID_ATTRIBUTE", Spy())
     edited, stats, merges = built(src, tmp_path / "b.epub", cut_at=0, memory=memory, jobs=1)
     assert merges == [True] and (stats.hits, stats.misses) == (6, 1) and len(looked) == 1
+    # The pieces after the edit moved down a line: their headings' lines change, their bodies
+    # are the ones merged last time.  Only the edited piece's body is rewritten.
+    assert len(rewritten) == 1 and "More." in rewritten[0]
     whole, _, _ = built(src, tmp_path / "w.epub", cut_at=None, cache=False, jobs=1)
     assert edited == whole
+    # The same memory, the file as it was: the pieces come back as they were merged then.
+    src.write_text(src.read_text("utf-8").replace("A summary of chapter 3.\n\nMore.", "A summary of chapter 3."),
+                   "utf-8")
+    rewritten.clear()
+    again, _, _ = built(src, tmp_path / "c.epub", cut_at=0, memory=memory, jobs=1)
+    first, _, _ = built(src, tmp_path / "d.epub", cut_at=None, cache=False, jobs=1)
+    assert again == first and len(rewritten) == 1
 
 
 def test_an_error_names_the_line_of_the_file(tmp_path):

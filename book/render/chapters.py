@@ -70,29 +70,39 @@ def render_chapters(source, options: BuildOptions, stats: RenderStats, *, folder
                           f"{ch.name}#{k + 1}"))
     stats.chapters += len(units)
 
-    rendered = _render_units(units, store, options, stats, meanwhile, plans)
+    rendered, keys = _render_units(units, store, options, stats, meanwhile, plans)
     results: list = [None] * len(source.chapters)
     pieces: dict[int, list] = {}
-    for (i, k, *_rest), r in zip(units, rendered):
+    piece_keys: dict[int, list] = {}
+    for (i, k, *_rest), r, key in zip(units, rendered, keys):
         if k is None:
             results[i] = r
         else:
             pieces.setdefault(i, []).append(r)
+            piece_keys.setdefault(i, []).append(key)
     del rendered
+    memo = None
+    if options.memory is not None and plans:
+        # A --watch process keeps the merged pieces too (those of this build only): only the
+        # moved or edited ones merge again.
+        memo = (options.memory.merged, {})
     for i, plan in plans.items():
-        results[i] = cut.merge(plan, pieces.pop(i), i + 1)
+        results[i] = cut.merge(plan, pieces.pop(i), i + 1, piece_keys.pop(i), memo)
         if results[i] is None:
             # A piece saw what the plan did not assume: the chapter renders whole, the way
             # that is always right.
             ch = source.chapters[i]
             results[i] = _render_units([(i, None, ch, {**settings, "index": i + 1}, ch.name)], store,
-                                       options, RenderStats(), None, {})[0]
+                                       options, RenderStats(), None, {})[0][0]
+    if memo is not None:
+        options.memory.merged = memo[1]
     return results
 
 
-def _render_units(units, store, options: BuildOptions, stats: RenderStats, meanwhile, plans) -> list:
+def _render_units(units, store, options: BuildOptions, stats: RenderStats, meanwhile, plans) -> tuple[list, list]:
     """Each unit's RenderedChapter, in order, from the cache or rendered (in worker processes
-    when there is enough to render); the first error in reading order is raised."""
+    when there is enough to render), and each one's cache key (None without a cache); the first
+    error in reading order is raised."""
     results: list = [None] * len(units)
     keys: list[str | None] = [None] * len(units)
     todo: list[int] = []
@@ -135,7 +145,7 @@ def _render_units(units, store, options: BuildOptions, stats: RenderStats, meanw
             close()  # stops the pool when a chapter failed before the others were collected
         if store is not None and stats.stored and store.dir is not None:
             store.prune()
-    return results
+    return results, keys
 
 
 # ---------------------------------------------------------------------------------------------

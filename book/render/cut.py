@@ -513,10 +513,15 @@ def look(piece: str) -> tuple:
 _CODE_NAME = re.compile(r'(<pre tabindex="0" role="region" aria-label="[^"]*?)(\d+)(")')
 
 
-def merge(plan: Plan, rendered: list, index: int):
+def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo: tuple[dict, dict] | None = None):
     """The pieces' RenderedChapters as the one the whole chapter renders to, or None when a
     piece saw something the plan did not assume (then the chapter is rendered whole).
-    `rendered` is emptied as the pieces are merged (never changed: they may be cached)."""
+    `rendered` is emptied as the pieces are merged (never changed: they may be cached).
+
+    `keys` (the pieces' cache keys) and `memo` (what a --watch process kept of the last merge,
+    and where this one's goes; book.cache.Memory): a piece merged before with the same ids,
+    lines and code block numbers gives the same parts, so they are taken from there instead of
+    rewriting its bodies again."""
     from .passes import RenderedChapter  # noqa: PLC0415 - passes imports this module
 
     referred: dict[str, int] = {}
@@ -561,21 +566,36 @@ def merge(plan: Plan, rendered: list, index: int):
             m = _ID_PLACEHOLDER.fullmatch(ident) if ident and ident.startswith(PIECE_MARK) else None
             return names[m.group(1) + m.group(2)] if m else ident
 
-        for part in r.parts:
-            body = _CODE_NAME.sub(renumber, part.body) if "<pre " in part.body else part.body
-            if PIECE_MARK in body:
-                # One pass over the body for all its placeholder ids (a replace per id copied the
-                # body once per heading).  U+E000 never reaches a body from the text
-                # (clean_text removes it), so every placeholder is one of book's own attributes.
-                body = _ID_ATTRIBUTE.sub(lambda m, names=names: f'id="{names.get(m.group(1) + m.group(2), m.group(0)[4:-1])}"',
-                                        body)
-            ids = {final(i) for i in part.ids}
-            if ids & seen_ids:
+        # The lines of the pieces after an edit move; their ids and bodies do not.
+        memo_key = (keys[k], index, code_blocks, tuple(names.items())) \
+            if keys is not None and keys[k] is not None and memo is not None else None
+        done = memo[0].get(memo_key) if memo_key is not None else None
+        if done is None:
+            first_code = code_blocks
+            merged = []
+            for part in r.parts:
+                body = _CODE_NAME.sub(renumber, part.body) if "<pre " in part.body else part.body
+                if PIECE_MARK in body:
+                    # One pass over the body for all its placeholder ids (a replace per id copied
+                    # the body once per heading).  U+E000 never reaches a body from the text
+                    # (clean_text removes it), so every placeholder is one of book's own attributes.
+                    body = _ID_ATTRIBUTE.sub(
+                        lambda m, names=names: f'id="{names.get(m.group(1) + m.group(2), m.group(0)[4:-1])}"', body)
+                headings = [replace(h, id=final(h.id)) for h in part.headings]
+                merged.append(replace(part, body=body, ids={final(i) for i in part.ids}, headings=headings))
+            done = (merged, code_blocks - first_code)
+        else:
+            code_blocks += done[1]
+        if memo_key is not None:
+            memo[1][memo_key] = done
+        for part in done[0]:
+            if part.ids & seen_ids:
                 return None  # an id in two pieces: the whole chapter reports it
-            seen_ids |= ids
-            headings = [replace(h, id=final(h.id), line=None if h.line is None else h.line + shift)
-                        for h in part.headings]
-            parts.append(replace(part, body=body, ids=ids, headings=headings))
+            seen_ids |= part.ids
+            if shift:
+                part = replace(part, headings=[h if h.line is None else replace(h, line=h.line + shift)
+                                               for h in part.headings])
+            parts.append(part)
         for im in r.images:
             images.setdefault(im.relpath, im)
         findings += [replace(x, line=x.line + shift) if x.line is not None else x for x in r.findings]
