@@ -455,4 +455,3 @@ def _clean_folder_once(folder: Path) -> None:
     if now - _cleaned.get(folder, -3600.0) >= 3600:
         _cleaned[folder] = now
         clean_stale_folder(folder)
-
