@@ -199,7 +199,7 @@ def _rules(source: Source, chapters, disclaimer, options: BuildOptions) -> list[
     fixes them from the top down.  Errors (or, with `strict`, warnings) stop the build."""
     findings = [f for ch in ([disclaimer] if disclaimer else []) + chapters for f in ch.findings]
     for _name, rule in rules.BOOK_RULES:
-        findings += rule(source, chapters)
+        findings += rule(source, chapters, disclaimer)
     position = {source.meta_file: -1, **{c.name: i for i, c in enumerate(source.chapters)}}
     findings.sort(key=lambda f: (position.get(f.file, len(position)), f.line or 0))
     errors = [f for f in findings if f.severity == rules.ERROR or options.strict]

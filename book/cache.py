@@ -45,7 +45,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import write_atomic
+from .files import clean_stale_folder, write_atomic
 from .options import RenderStats
 
 FORMAT = 1  # bump when the entry layout changes
@@ -484,5 +484,19 @@ def write_entry(path: Path, data: bytes, top: Path) -> bool:
         write_atomic(path, data)
     except OSError:
         return False
+    _clean_folder_once(path.parent)
     return True
 
+
+_cleaned: dict[Path, float] = {}  # cache folder -> when this process last cleaned it (monotonic)
+
+
+def _clean_folder_once(folder: Path) -> None:
+    """Remove what writers killed mid-entry left in `folder` (book.files.clean_stale_folder: only
+    files no live writer holds a lock on).  Once per folder per process — a build, a worker, or
+    an hour of a --watch session — not once per entry: a listing of the folder each time would
+    cost more than the entries."""
+    now = time.monotonic()
+    if now - _cleaned.get(folder, -3600.0) >= 3600:
+        _cleaned[folder] = now
+        clean_stale_folder(folder)

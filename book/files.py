@@ -80,6 +80,21 @@ def clean_stale(path: str | os.PathLike) -> int:
     parent = path.parent if str(path.parent) else Path(".")
     pattern = re.compile(re.escape(f".{path.stem}.") + r"[a-z0-9_]{8}(" + re.escape(f".tmp{path.suffix}") + "|"
                          + re.escape(_INIT) + ")$")
+    return _remove_dead(parent, pattern)
+
+
+# Any temporary file of atomic_file's: `.STEM.XXXXXXXX.tmpSUFFIX` or `.STEM.XXXXXXXX.init`
+# (tempfile.mkstemp's eight random characters are [a-z0-9_]).
+_ANY_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}(\.tmp(\.[^./]*)?|" + re.escape(_INIT) + ")$")
+
+
+def clean_stale_folder(folder: str | os.PathLike) -> int:
+    """:func:`clean_stale` for every target in `folder` at once (a cache folder, whose entries
+    each have a name of their own): one listing of the folder, not one per entry."""
+    return _remove_dead(Path(folder), _ANY_TEMPORARY)
+
+
+def _remove_dead(parent: Path, pattern: re.Pattern) -> int:
     removed = 0
     try:
         names = [n for n in os.listdir(parent) if pattern.match(n)]

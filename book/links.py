@@ -12,6 +12,8 @@ such link is, at build time,
   from → that link resolved against it (RFC 3986 §5), an ordinary web link;
 * otherwise a `link-target-missing` error with its file:line, saying what to do.
 
+The disclaimer's links are resolved and checked the same way, relative to the book's folder.
+
 transform.py marks such links while rendering (`href="\\ue000L\\ue000<path>"`: a placeholder, as
 for `#id` links), so chapters stay renderable on their own and cacheable; this module resolves
 them once every chapter is known.  The one place links to paths are decided.

@@ -387,6 +387,52 @@ def test_link_to_a_missing_chapter_or_id_is_an_error_with_its_line(tmp_path):
     assert not (tmp_path / "l.epub").exists()
 
 
+DISCLAIMER = ("disclaimer: |\n"  # book.yaml line 4; its Markdown starts on line 5
+              "  Not advice.\n"
+              "  See [x](#nowhere).\n"
+              "  And [y](three.md), [z](parts/two.md#nope).\n")
+
+
+def test_a_broken_link_in_the_disclaimer_is_reported_like_one_in_a_chapter(tmp_path, capsys):
+    """The disclaimer's links are checked as a chapter's: the same rule, message and exit code,
+    at the disclaimer's own lines in book.yaml."""
+    root = _folder(tmp_path / "a", "# One\n\nText.\n", extra=DISCLAIMER)
+    with pytest.raises(BookError) as e:
+        build(root, tmp_path / "a.epub")
+    in_disclaimer = [str(p) for p in e.value.problems]
+    yaml_at = f"{root / 'book.yaml'}:"
+    assert len(in_disclaimer) == 3, in_disclaimer
+    assert in_disclaimer[0].startswith(yaml_at + "6: error: [link-target-missing] the link to '#nowhere' leads nowhere")
+    assert any(p.startswith(yaml_at + "7: error: [link-target-missing] the link to 'three.md' is to a file that "
+                            "is not a chapter") for p in in_disclaimer), in_disclaimer
+    assert any(p.startswith(yaml_at + "7: error: [link-target-missing] the link to 'parts/two.md#nope' leads "
+                            "nowhere") for p in in_disclaimer), in_disclaimer
+    assert not (tmp_path / "a.epub").exists()
+    # The same three links on the same lines of a chapter: the same messages.
+    chapter = "# One\n\nText.\n\nNot advice.\nSee [x](#nowhere).\nAnd [y](three.md), [z](parts/two.md#nope).\n"
+    other = _folder(tmp_path / "b", chapter)
+    with pytest.raises(BookError) as e:
+        build(other, tmp_path / "b.epub")
+    in_chapter = [str(p) for p in e.value.problems]
+    assert sorted(p.replace(yaml_at, f"{other / 'one.md'}:") for p in in_disclaimer) == sorted(in_chapter)
+    # And the command line: exit 1, one line each, no traceback.
+    assert main(["build", str(root), "-o", str(tmp_path / "c.epub")]) == 1
+    err = capsys.readouterr().err
+    assert yaml_at + "6: error: [link-target-missing]" in err and "Traceback" not in err
+
+
+@pytest.mark.checkers
+def test_the_disclaimer_links_to_chapters_and_their_ids(tmp_path):
+    require("epubcheck")
+    extra = "disclaimer: |\n  Not advice: see [deep](#deep-down), [two](parts/two.md) and [one](one.md#sub).\n"
+    epub = build(_folder(tmp_path, "# One\n\nText.\n\n## Sub\n\nMore.\n", extra=extra), tmp_path / "d.epub").output
+    b = Epub(epub)
+    hrefs = [a.get("href") for a in b.xml("EPUB/text/disclaimer.xhtml").iter("{%s}a" % NS["x"])]
+    assert len(hrefs) == 3 and all(b.resolves("EPUB/text/" + h) for h in hrefs), hrefs
+    report = checkers.run_epubcheck(epub)
+    assert (report.fatals, report.errors, report.warnings) == (0, 0, 0), [str(m) for m in report.messages]
+
+
 def test_site_relative_links_stop_the_build_or_resolve_against_source(tmp_path):
     """pandoc's test/testsuite.txt has such links ([URL and title](/url/ "title"), (/url/with_underscore),
     [with query](/script?foo=1&bar=2)); EPUBCheck rejects them (RSC-007, RSC-026)."""

@@ -169,7 +169,8 @@ def check(path: str | Path, *, epubcheck: bool = True, ace: bool = True, progres
             if result.epubcheck is not None and (result.epubcheck.fatals or result.epubcheck.errors):
                 # The EPUB is broken (EPUBCheck says so) and Ace gave up on it: a finding about
                 # the book, not a broken installation — the report says so and the check fails.
-                result.skipped.append(f"{name} could not check this EPUB, which EPUBCheck found broken: {e}")
+                result.skipped.append(f"{name} could not check this EPUB, which EPUBCheck found broken: "
+                                      f"{_why_it_failed(str(e))}")
                 continue
             raise ToolError(f"{name} failed: {e}") from None
         if name == "EPUBCheck":
@@ -177,3 +178,22 @@ def check(path: str | Path, *, epubcheck: bool = True, ace: bool = True, progres
         else:
             result.ace = report
     return result
+
+
+# Ace's log lines are coloured (ANSI SGR sequences) and name files inside the folder it unpacks
+# the EPUB to (`<tmp>/tmp-<pid>-<random>/EPUB/...`); neither means anything in a report.
+_COLOUR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_UNPACKED = re.compile(r"/\S*?/tmp-\d+-[A-Za-z0-9]+/")
+
+
+def _why_it_failed(failure: str) -> str:
+    """One line from a checker's failure: its `error:` log lines (Ace: "Failed to parse EPUB;
+    Ace processing error: ENOENT: no such file or directory, open 'EPUB/text/ch001.xhtml'"),
+    each once, with paths inside the EPUB; else the failure's first line."""
+    lines = [_UNPACKED.sub("", _COLOUR.sub("", line)).strip() for line in failure.splitlines()]
+    errors: list[str] = []
+    for line in lines:
+        if line.startswith("error:") and (err := line[len("error:"):].strip()):
+            if not any(err in seen for seen in errors):
+                errors = [seen for seen in errors if seen not in err] + [err]
+    return "; ".join(errors) if errors else next((line for line in lines if line), failure)

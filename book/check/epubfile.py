@@ -40,6 +40,13 @@ def parse_xml(data: bytes, name: str, path: Path):
     return root
 
 
+def _not_utf8(raw: bytes, path: Path) -> SourceError:
+    shown = raw.decode("utf-8", "backslashreplace")[:80]
+    return SourceError(f"the EPUB has an entry whose name is not UTF-8 ('{shown}')", file=str(path),
+                       hint="EPUB 3.3 §4.2.3 requires UTF-8 file names: rename it, or zip the book again with "
+                            "a tool that writes UTF-8 names")
+
+
 class EpubFile:
     """A ZIP container opened for reading within the limits above."""
 
@@ -47,6 +54,8 @@ class EpubFile:
         self.path = Path(path)
         try:
             self.zip = zipfile.ZipFile(self.path)
+        except UnicodeDecodeError as e:  # a name marked UTF-8 (flag bit 11) that is not
+            raise _not_utf8(e.object, self.path) from None
         except (zipfile.BadZipFile, OSError, ValueError) as e:
             raise SourceError(f"not an EPUB (zip) file ({e})", file=str(self.path)) from None
         infos = self.zip.infolist()
@@ -55,6 +64,17 @@ class EpubFile:
             raise SourceError(f"the EPUB has {len(infos):,} entries; book checks at most {MAX_ENTRIES:,}",
                               file=str(self.path), hint="an EPUB of a book has hundreds, not tens of thousands")
         for info in infos:
+            # A name not marked UTF-8 is read by zipfile as code page 437 (the ZIP default,
+            # APPNOTE 6.3 appendix D), which turns any bytes into some text; EPUB 3.3 §4.2.3
+            # requires UTF-8 names, and other readers (EPUBCheck: PKG-027; reading systems) read
+            # those bytes differently or not at all, so such a container is refused whole.
+            if not info.flag_bits & 0x800:
+                raw = info.orig_filename.encode("cp437")
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    self.close()
+                    raise _not_utf8(raw, self.path) from None
             name = info.filename
             # OCF 3.3 §4.1.3: names are relative paths inside the container.  One that climbs
             # out or starts at the root would be written outside by a careless reader (zip-slip).

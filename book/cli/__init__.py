@@ -373,7 +373,17 @@ def _check(args) -> int:
         with Steps() as steps:  # a spinner with the step and the time, gone when the check ends
             result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace, progress=steps)
     else:
-        result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace)
+        try:
+            result = check(args.epub, epubcheck=not args.no_epubcheck, ace=not args.no_ace)
+        except BookError as e:
+            if args.json:
+                # A script reading stdout gets JSON even for an EPUB that cannot be read at all
+                # (not a zip, no package document) or a checker that could not run; the same
+                # one-line problems go to stderr and the exit code is the error's (main()).
+                print(json.dumps({"epub": args.epub, "ok": False, "exit_code": e.exit_code,
+                                  "problems": [{"message": p.message, "file": p.file, "line": p.line, "hint": p.hint}
+                                               for p in e.problems]}, ensure_ascii=False, indent=2))
+            raise
     if args.html:
         _html_report(result, args.html, quiet=args.json)
     if args.json:
@@ -394,7 +404,7 @@ def _check(args) -> int:
     for f in result.findings:
         print(f"  {f}")
     for s in result.skipped:
-        print(f"skipped: {s}")
+        print(printable(f"skipped: {s}"))
     print()
     print("Accessibility statement")
     # The statement's words come from the EPUB's own metadata: shown as text, never as terminal codes.

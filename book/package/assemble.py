@@ -185,13 +185,10 @@ def assemble(source: Source, chapters, disclaimer, cover_png: bytes | None) -> A
     if disclaimer:
         body = "\n".join(p.body for p in disclaimer.parts)
         at_yaml = Chapter(source.root / "book.yaml", source.meta_file, "", 1)  # links relative to book.yaml
-
-        def disclaimer_link(ident):
-            if ident.startswith(links.PATH):
-                return targets.resolve(at_yaml, ident[len(links.PATH):])[0] or "#"
-            return "#" + ident
-
-        body = passes.resolve_placeholders(body, disclaimer_link, image_href)
+        # `#id` reaches the disclaimer's own ids or any chapter's, as in a chapter (the
+        # link-targets rule reports one that reaches none).
+        own = {i: "text/disclaimer.xhtml" for p in disclaimer.parts for i in p.ids}
+        body = passes.resolve_placeholders(body, resolver(own, "text/disclaimer.xhtml", at_yaml), image_href)
         html_ = (f'<section epub:type="notice" role="doc-notice" class="disclaimer" aria-labelledby="disclaimer-title">\n'
                  f'<h1 id="disclaimer-title"{lang_attrs(meta.lang)}>{esc(lab["disclaimer"])}</h1>\n{body}\n</section>')
         items.append(PackageItem("text/disclaimer.xhtml", doc(lab["disclaimer"], html_, "frontmatter"),

@@ -255,25 +255,37 @@ def check_heading_order(headings) -> list[Finding]:
 # Book-wide rules: they need every chapter, so they run once the chapters have rendered.
 
 
-def heading_order_in_book(source, chapters) -> list[Finding]:
+def heading_order_in_book(source, chapters, disclaimer=None) -> list[Finding]:
     """`heading-skip` across the whole reading order, chapter files included."""
     ordered = [(h.level, h.text, chapter.name, h.line)
                for ch, chapter in zip(chapters, source.chapters) for part in ch.parts for h in part.headings]
     return check_heading_order(ordered)
 
 
-def link_targets_in_book(source, chapters) -> list[Finding]:
+def link_targets_in_book(source, chapters, disclaimer=None) -> list[Finding]:
     """A `[text](#id)` whose id exists nowhere in the book would be a dead link in every reading
-    system (EPUBCheck RSC-012)."""
+    system (EPUBCheck RSC-012); a link to a path that is no chapter, one the package does not hold
+    (RSC-007, book.links).  The disclaimer's links (book.yaml's `disclaimer:`, or the front
+    matter's) are checked as a chapter's: they may reach its own ids or any chapter's, and are
+    located in the file and lines the disclaimer comes from."""
     from .. import links
+    from ..source import Chapter
 
     known = {i for ch in chapters for part in ch.parts for i in part.ids}
     targets = links.Targets(source, chapters)
+    documents = [(ch, chapter, known) for ch, chapter in zip(chapters, source.chapters)]
+    if disclaimer is not None:
+        # As book.build renders it: its Markdown from the line after its key, its links relative
+        # to the book's folder (where book.yaml is).
+        at = Chapter(source.root / "book.yaml", source.meta_file, source.meta.disclaimer or "",
+                     source.key_lines.get("disclaimer", 0) + 1)
+        own = {i for part in disclaimer.parts for i in part.ids}
+        documents.insert(0, (disclaimer, at, known | own))
     out = []
-    for ch, chapter in zip(chapters, source.chapters):
+    for ch, chapter, reachable in documents:
         loc = None  # made only for a chapter with a dead link: a one-file book is one long text
         for part in ch.parts:
-            for target in sorted(part.links - known):
+            for target in sorted(part.links - reachable):
                 loc = loc or Locator(chapter.text, chapter.first_line)
                 if target.startswith(links.PATH):  # a chapter file or a path on the web (book.links)
                     raw = target[len(links.PATH):]
@@ -306,7 +318,7 @@ def _page_value(label: str) -> tuple[str, int] | None:
     return None
 
 
-def page_numbers_in_book(source, chapters) -> list[Finding]:
+def page_numbers_in_book(source, chapters, disclaimer=None) -> list[Finding]:
     """`page-order`: print page numbers ({page=N}) in reading order go up within each
     numbering system (front matter in roman numerals, then arabic) and none comes twice;
     `page-source-missing`: marked page numbers need the edition they come from (EPUB
@@ -340,7 +352,8 @@ def page_numbers_in_book(source, chapters) -> list[Finding]:
     return out
 
 
-# Every book-wide rule, by name, in the order they run: the one list of them.
+# Every book-wide rule, by name, in the order they run: the one list of them.  Each is called
+# with the source, its rendered chapters and its rendered disclaimer (None when it has none).
 BOOK_RULES = [
     ("heading-order", heading_order_in_book),
     ("link-targets", link_targets_in_book),

@@ -118,14 +118,33 @@ def site(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-
+def playwright():
+    """The session's one Playwright, shared by every e2e test.  Playwright's synchronous API
+    runs an asyncio loop on the thread that starts it and refuses to start a second one there
+    while the first runs ("using Playwright Sync API inside the asyncio loop"), so a test module
+    that started its own would fail after any module that used this one — whatever their order."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail(f"Playwright for Python is not installed (run: {engine.INSTALL})")
+    if not engine.CHROMIUM.is_file():
+        skip_or_fail(f"Chromium is not at {engine.CHROMIUM} (run: {engine.INSTALL})")
     pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=str(engine.CHROMIUM), args=engine.CHROMIUM_ARGS)
+    yield pw
+    pw.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    """The session's one Chromium: Debian's (engine.CHROMIUM), never a downloaded one.
+    Headless Chromium plays audio without a user gesture only if told so (the Media Overlays
+    tests need it: a reading system's play button is that gesture); it changes nothing for a
+    page that plays no media.  With no sound device it plays to a silent sink and the media
+    clock runs as it would with one."""
+    b = playwright.chromium.launch(executable_path=str(engine.CHROMIUM),
+                                   args=engine.CHROMIUM_ARGS + ["--autoplay-policy=no-user-gesture-required"])
     yield b
     b.close()
-    pw.stop()
 
 
 @pytest.fixture(scope="session")

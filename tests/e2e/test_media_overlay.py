@@ -57,9 +57,6 @@ pytestmark = pytest.mark.e2e
 HERE = Path(__file__).resolve().parent
 PAGE = HERE / "overlay_reader.html"
 FOLIATE = engine.NODE_MODULES / "foliate-js"
-# Headless Chromium plays audio only without a user gesture if told so; with no sound device it
-# plays to a silent sink, and the media clock runs as it would with one.
-CHROMIUM_ARGS = engine.CHROMIUM_ARGS + ["--autoplay-policy=no-user-gesture-required"]
 ACTIVE_CLASS = "-epub-media-overlay-active"
 SCREENSHOT = engine.ARTIFACTS / "media-overlay-foliate.png"
 
@@ -238,17 +235,6 @@ def open_book(browser, url: str, viewport: dict):
     return page, errors
 
 
-@pytest.fixture(scope="module")
-def audio_browser(tools):
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    b = pw.chromium.launch(executable_path=str(engine.CHROMIUM), args=CHROMIUM_ARGS)
-    yield b
-    b.close()
-    pw.stop()
-
-
 # ---- the test ----------------------------------------------------------------------------------
 
 def wait_for(page, condition: str, seconds: float, what: str) -> None:
@@ -276,7 +262,7 @@ def _runs(values):
     return out
 
 
-def test_foliate_plays_a_chapter_overlay_sentence_by_sentence(narrated, overlay_site, audio_browser):
+def test_foliate_plays_a_chapter_overlay_sentence_by_sentence(narrated, overlay_site, browser):
     overlays = read_overlays(narrated)
     chapter, following = overlays["text/ch001.xhtml"], overlays["text/ch002.xhtml"]
     ids = [c["id"] for c in chapter]
@@ -288,7 +274,7 @@ def test_foliate_plays_a_chapter_overlay_sentence_by_sentence(narrated, overlay_
 
     # A small, wide page, so the chapter takes two screens and the engine must turn the page to
     # keep the sentence it reads in view.
-    page, console_errors = open_book(audio_browser, overlay_site(narrated), {"width": 640, "height": 260})
+    page, console_errors = open_book(browser, overlay_site(narrated), {"width": 640, "height": 260})
     try:
         sections = page.evaluate("overlayLog.sections")
         assert any(s["overlay"] and s["id"].endswith("text/ch001.xhtml") for s in sections), sections
@@ -405,7 +391,7 @@ async (pars) => {
 """
 
 
-def test_every_clip_of_the_sample_book_resolves_and_sounds_in_foliate(sample_narrated, overlay_site, audio_browser):
+def test_every_clip_of_the_sample_book_resolves_and_sounds_in_foliate(sample_narrated, overlay_site, browser):
     """Without playing in real time: for every overlay of the sample book (title page, disclaimer,
     every chapter), the engine resolves each par's text reference to the narrated element, and
     Chromium loads each MP3, seeks in it, and finds speech (not silence) inside every clip,
@@ -413,7 +399,7 @@ def test_every_clip_of_the_sample_book_resolves_and_sounds_in_foliate(sample_nar
     overlays = read_overlays(sample_narrated)
     assert {"text/titlepage.xhtml", "text/disclaimer.xhtml", "text/ch001.xhtml"} <= set(overlays), sorted(overlays)
     pars = [p for doc in overlays.values() for p in doc]
-    page, console_errors = open_book(audio_browser, overlay_site(sample_narrated), {"width": 900, "height": 700})
+    page, console_errors = open_book(browser, overlay_site(sample_narrated), {"width": 900, "height": 700})
     try:
         result = page.evaluate(_CHECK_CLIPS_JS, pars)
     finally:

@@ -1,5 +1,4 @@
-"""Issue 15 (named to run after test_media_overlay.py, which starts Playwright its own way
-before the session's browser does): in a real reading engine (epub.js in Chromium), a reader follows an image's
+"""Issue 15: in a real reading engine (epub.js in Chromium), a reader follows an image's
 "Extended description" link to its document and the back link returns to the image; the page
 list takes "go to page" to the page break."""
 

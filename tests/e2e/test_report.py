@@ -43,34 +43,23 @@ def check_html(epub: Path, report: Path, *extra: str) -> subprocess.CompletedPro
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def open_report(report: Path) -> dict:
-    """The report in Chromium: its console errors, its pictures (loaded?, width), its text.  In
-    a thread of its own: another test's Playwright session may hold this thread's event loop."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_open_report, report).result()
-
-
-def _open_report(report: Path) -> dict:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(engine.CHROMIUM), args=engine.CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            errors, requests = [], []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(report.as_uri(), wait_until="load")
-            images = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth, i.alt])")
-            scripts = page.evaluate("document.scripts.length")
-            text = page.inner_text("body")
-            engine.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(engine.ARTIFACTS / f"report-{report.stem}.png"), full_page=True)
-        finally:
-            browser.close()
+def open_report(browser, report: Path) -> dict:
+    """The report in Chromium (the session's browser, tests/e2e/conftest.py): its console
+    errors, its pictures (loaded?, width), its text."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    try:
+        errors, requests = [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri(), wait_until="load")
+        images = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth, i.alt])")
+        scripts = page.evaluate("document.scripts.length")
+        text = page.inner_text("body")
+        engine.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(engine.ARTIFACTS / f"report-{report.stem}.png"), full_page=True)
+    finally:
+        page.close()
     return {"errors": errors, "images": images, "scripts": scripts, "text": text,
             "requests": [u for u in requests if not u.startswith(("file:", "data:"))]}
 
@@ -88,7 +77,7 @@ def _assert_opens_cleanly(seen: dict) -> None:
     assert sum("MuPDF draws it" in alt for *_x, alt in seen["images"]) == PAGES
 
 
-def test_report_of_the_sample(tmp_path):
+def test_report_of_the_sample(tmp_path, browser):
     _need_engines()
     require("epubcheck")
     require("ace")
@@ -99,7 +88,7 @@ def test_report_of_the_sample(tmp_path):
     r = check_html(epub, report)
     assert r.returncode == 0, r.stderr
     assert f"wrote {report}" in r.stdout and "warning" not in r.stderr
-    seen = open_report(report)
+    seen = open_report(browser, report)
     _assert_opens_cleanly(seen)
     text = seen["text"]
     assert "PASS" in text
@@ -147,7 +136,7 @@ class _Spy(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_report_of_a_book_with_findings(tmp_path):
+def test_report_of_a_book_with_findings(tmp_path, browser):
     _need_engines()
     require("epubcheck")
     require("ace")
@@ -163,7 +152,7 @@ def test_report_of_a_book_with_findings(tmp_path):
         server.shutdown()
     assert _Spy.hits == [], "drawing the pages of an EPUB never reaches the network"
 
-    seen = open_report(report)
+    seen = open_report(browser, report)
     _assert_opens_cleanly(seen)
     text = seen["text"]
     assert "FAIL" in text
