@@ -119,3 +119,8 @@ def pass_pages(tree, ctx) -> None:
                     span.tail = nxt.text
                     nxt.text = None
                     nxt.insert(0, span)
+                elif ctx.facts is not None and grand is tree and all(
+                        el.tag == "div" and "footnote" in el.get("class", "").split() for el in span.itersiblings()):
+                    # The last thing of a piece of a chapter (book.render.cut): in the whole
+                    # chapter the next piece's heading would follow, and take this page break.
+                    ctx.facts["trailing_page_break"] = True
