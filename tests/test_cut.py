@@ -84,8 +84,9 @@ def paged_text() -> str:
     """The stress source with what a textbook adds (issue 15): print page markers in running
     text and on lines of their own — right before a split-level heading (its page break goes
     inside the heading, in the next piece), right after one, roman numerals before the first
-    chapter — and extended descriptions in three chapters, one holding headings (a level-1 one,
-    which is not a place to cut) and a link."""
+    chapter — and extended descriptions in three chapters, two holding a level-1 heading (not
+    a place to cut; in one after fenced code holding the description's closing line) and one a
+    link."""
     t = stress_text()
     described = ('![A red square.](images/red.png "Red")\n\n::: description\n'
                  "A square, all red, 24 by 16 pixels.\n\n# Inside a description\n\n## Summary\n\n"
@@ -99,7 +100,8 @@ def paged_text() -> str:
         ("# Chapter 3\n", "{page=4}\n\n\n# Chapter 3\n"),
         ('![A red square.](images/red.png "Red")', described),
         ("A summary of chapter 4.", "A summary of chapter 4.{page=5}\n\n![A chart.](images/red.png)\n\n"
-                                    "::: description\nThe second description.\n:::"),
+                                    "::: description\nThe second description, with code:\n\n```\n:::\n```\n\n"
+                                    "# Still the description\n:::"),
         ("Text after the code.", "Text after the code.\n\n   {page=6}  \n"),  # spaces around it, before # Chapter 5
         ("A summary of chapter 6.", "A summary of chapter 6.\n\n![A third chart.](images/red.png)\n\n"
                                     "::: description\nThe third description.\n:::\n\n{page=7}"),
@@ -222,6 +224,24 @@ def test_page_numbers_and_extended_descriptions_cut_give_the_bytes_of_the_whole_
     # Its headings have the ids the whole file gives them (`Summary` is the file's third).
     assert first.xpath("//x:h1/@id | //x:h2/@id", namespaces=NS) == ["c1-xd1-title", "inside-a-description", "summary_3"]
     assert first.xpath("//x:a[text()='the paragraph with an id']/@href", namespaces=NS) == ["ch005.xhtml#intro"]
+
+
+@pytest.mark.checkers
+def test_a_cut_book_with_pages_and_descriptions_is_clean_in_epubcheck_and_ace(tmp_path):
+    from conftest import ROOT, require
+
+    from book.check import tools as checkers
+
+    require("epubcheck")
+    require("ace")
+    src = write_book(tmp_path / "b", paged_text(), PAGED_FRONT)
+    _data, _stats, merges = built(src, tmp_path / "cut.epub", cut_at=0, cache=False, jobs=1)
+    assert merges == [True]
+    report = checkers.run_epubcheck(tmp_path / "cut.epub")
+    assert (report.fatals, report.errors, report.warnings) == (0, 0, 0), [str(m) for m in report.messages]
+    ace = checkers.run_ace(tmp_path / "cut.epub", report_dir=ROOT / "test-artifacts" / "ace" / "cut-pages")
+    assert ace.violations == (), [str(v) for v in ace.violations]
+    assert ace.properties.get("hasPageBreaks") is True
 
 
 def _outcome(src, out, cut_at, merges):
@@ -451,7 +471,6 @@ _BLOCKS = [
     "{{page={p}}}", "{{page={p}}}\n\n# Chapter {n}", "Text{{page={p}}} on a page.", "Page {{page={n}}} again.",
     "{{page=x{n}}}", "![A chart {n}.](images/red.png)\n\n::: description\nDescribed {n}.\n\n# Heading {n}\n:::",
     "![A chart.](images/red.png \"Chart\")\n\n::: description\n- point {n}\n:::",
-    "::: description\nA description without its image.\n:::",
 ]
 
 

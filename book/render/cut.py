@@ -31,11 +31,23 @@ to change nothing, and checked afterwards:
    Python-Markdown's parser found in it, the notes it referred to, whether it starts with its
    heading, every id.  When any of it differs from what the plan assumed, or two pieces share an
    id, the chapter is rendered whole instead: slower, never different.
+5. **Print pages and extended descriptions** (book.render.pagebreaks, book.render.longdesc):
+   the pieces' page breaks are merged into one list in reading order, which the book-wide
+   `page-order` rule then compares as it does the whole chapter's (a page break's id,
+   ``page<label>``, is the same in any piece; the same label in two pieces is one id in two
+   pieces: rendered whole, as above).  Descriptions are numbered per chapter, so a piece gives
+   placeholders and :func:`merge` numbers them on.  A marker alone on the line before a
+   split-level heading is cut with the heading (the `pages` pass puts its page break inside
+   the heading that follows it); a piece that still ends with such a page break says so, and
+   the chapter renders whole.  No cut is taken inside a ``::: description`` block, and a file
+   with a page marker or a description inside a note is not cut: the whole chapter meets them
+   in its notes block at its end, a piece at the piece's end.
 
 Line numbers: a piece is rendered as a text of its own from line 1, so that an edit that moves
 the pieces after it does not change them (nor their cache keys); lines are shifted to the file's
-when the pieces are merged.  A message about a piece names a line in that piece (a search for
-the text of a finding starts at the piece, not at the top of the file).
+when the pieces are merged (findings, headings, page breaks, descriptions).  A message about a
+piece names a line in that piece (a search for the text of a finding starts at the piece, not at
+the top of the file).
 """
 
 from __future__ import annotations
@@ -444,7 +456,7 @@ def _description_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[i
     text by then), or to the end of the text when none closes it.  A line that only looks
     like an opening (inside a paragraph, say) makes a span too: fewer cuts, never a wrong one."""
     spans: list[tuple[int, int]] = []
-    if "::: description" not in text and not _DESCRIPTION_OPEN.search(text):
+    if ":::" not in text:  # (most texts: found at the speed of `str.find`)
         return spans
     pos = 0
     for m in _DESCRIPTION_OPEN.finditer(text):
@@ -492,15 +504,17 @@ def _cuts(norm: str, split_level: int, heading) -> tuple[list[int], list[int]]:
         while before and norm[before - 1] == "\n":
             before -= 1  # back over more blank lines
         start = norm.rfind("\n", 0, before) + 1
-        if not norm[:start].strip("\n") and _LONE_PAGE.fullmatch(norm, start, before):
-            continue  # a page marker first in the file, then the heading: nothing before to cut off
-        if start >= 2 and norm[start - 2:start] == "\n\n" and _LONE_PAGE.fullmatch(norm, start, before):
-            # A page marker on a line of its own right before the heading: the page starts
-            # with the heading, and the marker's page break goes inside it
-            # (book.render.pagebreaks), so it goes with the heading's piece.
-            at = before = start
-            while before and norm[before - 1] == "\n":
-                before -= 1
+        if _LONE_PAGE.fullmatch(norm, start, before):
+            above = start
+            while above and norm[above - 1] == "\n":
+                above -= 1
+            if not above:
+                continue  # a page marker first in the file, then the heading: nothing to cut off
+            if start - above >= 2:
+                # A page marker in a paragraph of its own right before the heading: the page
+                # starts with the heading, and the `pages` pass puts the marker's page break
+                # inside it (book.render.pagebreaks), so the marker goes with the heading's piece.
+                at, before = start, above
         if not before or norm.startswith("    ", norm.rfind("\n", 0, before) + 1):
             continue  # only blank lines before, or an indented line (code, a list item's text)
         line += norm.count("\n", counted, at)
