@@ -136,9 +136,9 @@ class DescriptionExtension(Extension):
 
 
 def names(index: int, n: int) -> tuple[str, str, str]:
-    """The ids and file of chapter `index`'s `n`-th description (numbered per chapter, so two
-    chapters' never meet): the description document's section id, the id of the paragraph
-    with the link after the image, and the document's file name."""
+    """The ids and file of chapter `index`'s `n`-th description (numbered per chapter; the
+    chapter's number keeps two chapters' apart): the description document's section id, the
+    id of the paragraph with the link after the image, and the document's file name."""
     return f"c{index}-xd{n}", f"c{index}-xd{n}-ref", f"xd{index:03d}-{n}.xhtml"
 
 

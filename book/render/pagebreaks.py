@@ -122,5 +122,6 @@ def pass_pages(tree, ctx) -> None:
                 elif ctx.facts is not None and grand is tree and all(
                         el.tag == "div" and "footnote" in el.get("class", "").split() for el in span.itersiblings()):
                     # The last thing of a piece of a chapter (book.render.cut): in the whole
-                    # chapter the next piece's heading would follow, and take this page break.
+                    # chapter the next piece's heading may follow it, and take this page break
+                    # (cut.merge then has the chapter rendered whole).
                     ctx.facts["trailing_page_break"] = True
