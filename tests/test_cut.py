@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from PIL import Image
 
 from book import BuildOptions, build
@@ -75,19 +76,55 @@ def stress_text() -> str:
     return "\n".join(out)
 
 
-def write_book(folder, text=None):
+# Print page numbers need the edition they come from (the `page-source-missing` rule).
+PAGED_FRONT = FRONT.replace("author: T. Ester\n", "author: T. Ester\npage-source: urn:isbn:978-0-306-40615-7\n")
+
+
+def paged_text() -> str:
+    """The stress source with what a textbook adds (issue 15): print page markers in running
+    text and on lines of their own — right before a split-level heading (its page break goes
+    inside the heading, in the next piece), right after one, roman numerals before the first
+    chapter — and extended descriptions in three chapters, two holding a level-1 heading (not
+    a place to cut; in one after fenced code holding the description's closing line) and one a
+    link."""
+    t = stress_text()
+    described = ('![A red square.](images/red.png "Red")\n\n::: description\n'
+                 "A square, all red, 24 by 16 pixels.\n\n# Inside a description\n\n## Summary\n\n"
+                 "| Channel | Value |\n|---|---|\n| Red | 200 |\n\nSee [the paragraph with an id](#intro).\n:::")
+    for old, new in [
+        ("Text before the first chapter,", "Text before{page=i} the first chapter,"),
+        ("# Chapter 1\n", "{page=ii}\n\n# Chapter 1\n"),  # alone, right before a split-level heading
+        ("A summary of chapter 1.", "A summary{page=1} of chapter 1."),
+        ("# Chapter 2\n", "# Chapter 2\n\n{page=2}\n"),  # right after one
+        ("Chapter 2 opens.", "Chapter 2 opens, {page=3} in the middle of a sentence."),
+        ("# Chapter 3\n", "{page=4}\n\n\n# Chapter 3\n"),
+        ('![A red square.](images/red.png "Red")', described),
+        ("A summary of chapter 4.", "A summary of chapter 4.{page=5}\n\n![A chart.](images/red.png)\n\n"
+                                    "::: description\nThe second description, with code:\n\n```\n:::\n```\n\n"
+                                    "# Still the description\n:::"),
+        ("Text after the code.", "Text after the code.\n\n   {page=6}  \n"),  # spaces around it, before # Chapter 5
+        ("A summary of chapter 6.", "A summary of chapter 6.\n\n![A third chart.](images/red.png)\n\n"
+                                    "::: description\nThe third description.\n:::\n\n{page=7}"),
+    ]:
+        assert old in t
+        t = t.replace(old, new, 1)
+    return t
+
+
+def write_book(folder, text=None, front=FRONT):
     folder.mkdir(parents=True, exist_ok=True)
     png(folder / "images" / "red.png", (200, 0, 0))
     src = folder / "book.md"
-    src.write_text(FRONT + (text if text is not None else stress_text()), "utf-8")
+    src.write_text(front + (text if text is not None else stress_text()), "utf-8")
     return src
 
 
-def built(src, out, *, cut_at, **options):
+def built(src, out, *, cut_at, merges=None, **options):
     """Build with cutting on (`cut_at` chars and longer) or off (None); the bytes, the stats and
-    whether the pieces were merged (not rendered whole instead)."""
+    whether the pieces were merged (not rendered whole instead; `merges`: the list to keep
+    that in, which outlives an error)."""
     old = cut.MIN_CUT_CHARS
-    merges = []
+    merges = [] if merges is None else merges
     merge = cut.merge
 
     def spy(plan, pieces, index, *more):
@@ -103,6 +140,9 @@ def built(src, out, *, cut_at, **options):
         cut.MIN_CUT_CHARS = old
         cut.merge = merge
     return out.read_bytes(), result.stats, merges
+
+
+NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
 
 
 def texts(epub: bytes) -> dict:
@@ -127,8 +167,9 @@ def test_cut_gives_the_bytes_of_the_whole_file(tmp_path):
     assert "https://example.org/far" in docs and "https://example.org/near" in docs
 
 
-def test_cut_in_processes_and_through_the_cache_gives_the_same_bytes(tmp_path):
-    src = write_book(tmp_path / "b")
+@pytest.mark.parametrize("source", ["stress", "paged"])
+def test_cut_in_processes_and_through_the_cache_gives_the_same_bytes(tmp_path, source):
+    src = write_book(tmp_path / "b", *((paged_text(), PAGED_FRONT) if source == "paged" else ()))
     whole, _, _ = built(src, tmp_path / "whole.epub", cut_at=None, cache=False, jobs=1)
     # In worker processes: from a process of its own, where book forks them as the command line
     # does (a test session holds threads; see tests/test_perf_features.build_in_fresh_process).
@@ -144,6 +185,100 @@ def test_cut_in_processes_and_through_the_cache_gives_the_same_bytes(tmp_path):
     warm, stats, merges = built(src, tmp_path / "warm.epub", cut_at=0, cache=True, cache_dir=tmp_path / "c", jobs=1)
     assert merges == [True] and (stats.hits, stats.misses) == (7, 0)
     assert (tmp_path / "cold.epub").read_bytes() == whole and warm == whole
+
+
+def test_page_numbers_and_extended_descriptions_cut_give_the_bytes_of_the_whole_file(tmp_path):
+    src = write_book(tmp_path / "b", paged_text(), PAGED_FRONT)
+    whole, _, _ = built(src, tmp_path / "whole.epub", cut_at=None, cache=False, jobs=1)
+    pieces, stats, merges = built(src, tmp_path / "cut.epub", cut_at=0, cache=False, jobs=1)
+    assert merges == [True] and stats.chapters == 7, "cut where the stress source is cut, and merged"
+    assert pieces == whole
+    docs = texts(whole)
+    # The page list: every page in reading order, each in the document it landed in; page ii,
+    # alone right before Chapter 1, is inside that chapter's heading (its piece's first thing).
+    nav = etree.fromstring(docs["EPUB/nav.xhtml"].encode())
+    entries = [(a.text, a.get("href")) for a in nav.xpath("//x:nav[@epub:type='page-list']//x:a", namespaces=NS)]
+    assert entries == [("i", "text/ch001.xhtml#pagei"), ("ii", "text/ch002.xhtml#pageii"),
+                       ("1", "text/ch002.xhtml#page1"), ("2", "text/ch003.xhtml#page2"),
+                       ("3", "text/ch003.xhtml#page3"), ("4", "text/ch004.xhtml#page4"),
+                       ("5", "text/ch005.xhtml#page5"), ("6", "text/ch006.xhtml#page6"),
+                       ("7", "text/ch007.xhtml#page7")]
+    chapter1 = etree.fromstring(docs["EPUB/text/ch002.xhtml"].encode())
+    assert chapter1.xpath("//x:h1/x:span[@role='doc-pagebreak']/@aria-label", namespaces=NS) == ["ii"]
+    assert chapter1.xpath("string(//x:h1)", namespaces=NS) == "Chapter 1"
+    # The descriptions, numbered across the chapter: each image points to its link, the link to
+    # its document, the document back to the image's.
+    described = {"xd001-1.xhtml": ("ch004.xhtml", "A red square."), "xd001-2.xhtml": ("ch005.xhtml", "A chart."),
+                 "xd001-3.xhtml": ("ch007.xhtml", "A third chart.")}
+    assert sorted(n for n in docs if "/xd" in n) == [f"EPUB/text/{n}" for n in described]
+    for n, (fname, (chapter, alt)) in enumerate(described.items(), 1):
+        doc = etree.fromstring(docs[f"EPUB/text/{chapter}"].encode())
+        img = doc.xpath("//x:img[@alt=$alt]", alt=alt, namespaces=NS)[0]
+        assert img.get("aria-details") == f"c1-xd{n}-ref"
+        link = doc.xpath("//x:p[@id=$i]/x:a", i=f"c1-xd{n}-ref", namespaces=NS)[0]
+        assert link.get("href") == f"{fname}#c1-xd{n}"
+        desc = etree.fromstring(docs[f"EPUB/text/{fname}"].encode())
+        assert desc.xpath("//x:section/@id", namespaces=NS) == [f"c1-xd{n}"]
+        assert desc.xpath("//x:a[@role='doc-backlink']/@href", namespaces=NS) == [f"{chapter}#c1-xd{n}-ref"]
+    first = etree.fromstring(docs["EPUB/text/xd001-1.xhtml"].encode())
+    # Its headings have the ids the whole file gives them (`Summary` is the file's third).
+    assert first.xpath("//x:h1/@id | //x:h2/@id", namespaces=NS) == ["c1-xd1-title", "inside-a-description", "summary_3"]
+    assert first.xpath("//x:a[text()='the paragraph with an id']/@href", namespaces=NS) == ["ch005.xhtml#intro"]
+
+
+@pytest.mark.checkers
+def test_a_cut_book_with_pages_and_descriptions_is_clean_in_epubcheck_and_ace(tmp_path):
+    from conftest import ROOT, require
+
+    from book.check import tools as checkers
+
+    require("epubcheck")
+    require("ace")
+    src = write_book(tmp_path / "b", paged_text(), PAGED_FRONT)
+    _data, _stats, merges = built(src, tmp_path / "cut.epub", cut_at=0, cache=False, jobs=1)
+    assert merges == [True]
+    report = checkers.run_epubcheck(tmp_path / "cut.epub")
+    assert (report.fatals, report.errors, report.warnings) == (0, 0, 0), [str(m) for m in report.messages]
+    ace = checkers.run_ace(tmp_path / "cut.epub", report_dir=ROOT / "test-artifacts" / "ace" / "cut-pages")
+    assert ace.violations == (), [str(v) for v in ace.violations]
+    assert ace.properties.get("hasPageBreaks") is True
+
+
+def _outcome(src, out, cut_at, merges):
+    try:
+        return built(src, out, cut_at=cut_at, merges=merges, cache=False, jobs=1)[0]
+    except BookError as e:
+        return str(e)
+
+
+def _line(text: str, needle: str) -> int:
+    """The line of the file `write_book` writes that holds `needle` (the first)."""
+    return 1 + PAGED_FRONT.count("\n") + next(i for i, ln in enumerate(text.split("\n")) if needle in ln)
+
+
+@pytest.mark.parametrize("merged", [True, False])
+def test_page_numbers_out_of_order_or_twice_are_reported_as_for_the_whole_file(tmp_path, merged):
+    """The `page-order` rule compares the pages of the whole chapter: the merged list, with
+    the file's lines.  The same page twice in two pieces gives one id twice (reported by the
+    whole chapter, so it renders whole); twice in one piece, and out of order, merge."""
+    t = paged_text().replace("Chapter 2 opens, {page=3}", "Chapter 2 opens, {page=30}")  # 4 comes after 30
+    if merged:
+        t = t.replace("A summary of chapter 6.", "A summary of chapter 6.{page=8} and again{page=8}.")
+    else:
+        t = t.replace("A summary of chapter 6.", "A summary of chapter 6.{page=1}")
+    src = write_book(tmp_path / "b", t, PAGED_FRONT)
+    whole_merges: list = []
+    cut_merges: list = []
+    whole = _outcome(src, tmp_path / "w.epub", None, whole_merges)
+    pieces = _outcome(src, tmp_path / "c.epub", 0, cut_merges)
+    assert whole == pieces and whole_merges == [] and cut_merges == [merged]
+    assert f"book.md:{_line(t, '{page=4}')}: error: [page-order] page 4 comes after page 30" in whole
+    if merged:
+        assert f"book.md:{_line(t, 'again{page=8}')}: error: [page-order] page 8 is marked twice (first at " \
+               f"{src}:{_line(t, 'again{page=8}')})" in whole
+    else:
+        assert f"book.md:{_line(t, 'chapter 6.{page=1}')}: error: [page-order] page 1 is marked twice (first at " \
+               f"{src}:{_line(t, 'summary{page=1}')})" in whole
 
 
 def test_editing_one_chapter_renders_only_that_piece(tmp_path):
@@ -214,14 +349,17 @@ def test_a_lone_file_rebuilt_in_memory_renders_only_the_edited_piece(tmp_path, m
     src.write_text(src.read_text("utf-8").replace("A summary of chapter 3.", "A summary of chapter 3.\n\nMore."),
                    "utf-8")
     rewritten: list = []
-    rename = cut._ID_ATTRIBUTE
+    placeholder = cut._ID_PLACEHOLDER
 
     class Spy:  # the bodies whose ids merge rewrites
         def sub(self, repl, body):
             rewritten.append(body)
-            return rename.sub(repl, body)
+            return placeholder.sub(repl, body)
 
-    monkeypatch.setattr(cut, "_ID_ATTRIBUTE", Spy())
+        def fullmatch(self, text):
+            return placeholder.fullmatch(text)
+
+    monkeypatch.setattr(cut, "_ID_PLACEHOLDER", Spy())
     edited, stats, merges = built(src, tmp_path / "b.epub", cut_at=0, memory=memory, jobs=1)
     assert merges == [True] and (stats.hits, stats.misses) == (6, 1) and len(looked) == 1
     # The pieces after the edit moved down a line: their headings' lines change, their bodies
@@ -261,24 +399,34 @@ def test_an_error_names_the_line_of_the_file(tmp_path):
     lambda t: t.replace("A summary of chapter 2.", "<div>\n\n# Inside a div\n\n</div>"),
     # A heading that starts a table, not a section.
     lambda t: t.replace("# Chapter 4\n", "# Chapter 4 | x\n--- | ---\na | b\n"),
-    # Print page markers and an extended description: collected per chapter, so not cut.
-    lambda t: t.replace("A summary of chapter 2.", "A summary of chapter 2.{page=7}"),
-    lambda t: t.replace('![A red square.](images/red.png "Red")',
-                        '![A red square.](images/red.png "Red")\n\n::: description\nA square, all red.\n:::'),
+    # A page marker or an extended description inside a note: the whole chapter meets them in
+    # its notes block at its end, a piece at the piece's end.
+    lambda t: t.replace("[^n2]: Note two.", "[^n2]: Note two,{page=9} on a page of its own."),
+    lambda t: t.replace("[^n2]: Note two.", "[^n2]: Note two.\n\n    ![A chart.](images/red.png)\n\n"
+                                            "    ::: description\n    A chart in a note.\n    :::"),
+    # A page marker alone in a paragraph that the plan does not see as one (an attribute list
+    # under it) right before a chapter: the whole chapter puts its page break inside the
+    # heading, the piece before it cannot (it reports it: rendered whole).
+    lambda t: t.replace("# Chapter 4\n", "{page=9}\n{: .print }\n\n# Chapter 4\n"),
+    # A heading whose id is a page break's: the whole chapter reports the id twice.
+    lambda t: t.replace("A summary of chapter 2.", "A summary of chapter 2.{page=9}\n\n## Page9"),
+    # The same page marked in two chapters: two page breaks with one id, reported by the whole.
+    lambda t: t.replace("A summary of chapter 2.", "A summary of chapter 2.{page=9}").replace(
+        "A summary of chapter 5.", "A summary of chapter 5.{page=9}"),
     # An id given twice in two chapters, and a reference definition inside a list.
     lambda t: t.replace("A summary of chapter 1.", "A summary.\n{: #intro }").replace(
         "- two", "- two\n\n    [near]: https://example.org/other"),
 ])
 def test_what_the_cut_cannot_promise_renders_whole_with_the_same_bytes(tmp_path, change):
-    src = write_book(tmp_path / "b", change(stress_text()))
+    src = write_book(tmp_path / "b", change(stress_text()), PAGED_FRONT)
     outcomes = []
     for cut_at in (None, 0):
+        merges: list = []
         try:
-            data, _stats, merges = built(src, tmp_path / f"{cut_at}.epub", cut_at=cut_at, cache=False, jobs=1)
-            outcomes.append(data)
+            outcomes.append(built(src, tmp_path / f"{cut_at}.epub", cut_at=cut_at, merges=merges,
+                                  cache=False, jobs=1)[0])
         except BookError as e:
             outcomes.append(str(e))
-            merges = []
     assert outcomes[0] == outcomes[1]
     assert True not in merges, "rendered whole"
 
@@ -340,11 +488,16 @@ _BLOCKS = [
     "~~~python\n\n# Chapter in code\n~~~", "    # indented code {n}", "- item {n}\n- item\n\n    # in the item",
     "| A | B |\n|---|---|\n| {n} | x |", "# a | b\n--- | ---\n1 | 2", "Text `[^f{n}]` in code.",
     "Setext {n}\n========", "A paragraph.\n{{: #summary }}", "> quote {n}\n\n# After a quote",
+    # Print page markers ({p}: the block's place, so most books number their pages in order)
+    # and extended descriptions.
+    "{{page={p}}}", "{{page={p}}}\n\n# Chapter {n}", "Text{{page={p}}} on a page.", "Page {{page={n}}} again.",
+    "{{page=x{n}}}", "![A chart {n}.](images/red.png)\n\n::: description\nDescribed {n}.\n\n# Heading {n}\n:::",
+    "![A chart.](images/red.png \"Chart\")\n\n::: description\n- point {n}\n:::",
 ]
 
 
 def _random_file(draw_blocks) -> str:
-    return "\n\n".join(b.format(n=n, m=(n * 7) % 5) for n, b in draw_blocks) + "\n"
+    return "\n\n".join(b.format(n=n, m=(n * 7) % 5, p=k + 1) for k, (n, b) in enumerate(draw_blocks)) + "\n"
 
 
 try:
@@ -359,7 +512,7 @@ if given is not None:
     @given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(_BLOCKS)), min_size=1, max_size=40))
     def test_random_files_give_the_same_bytes_cut_or_whole(tmp_path_factory, blocks):
         folder = tmp_path_factory.mktemp("fuzz")
-        src = write_book(folder, _random_file(blocks))
+        src = write_book(folder, _random_file(blocks), PAGED_FRONT)
         outcomes = []
         for cut_at in (None, 0):
             try:

@@ -31,15 +31,28 @@ to change nothing, and checked afterwards:
    Python-Markdown's parser found in it, the notes it referred to, whether it starts with its
    heading, every id.  When any of it differs from what the plan assumed, or two pieces share an
    id, the chapter is rendered whole instead: slower, never different.
+5. **Print pages and extended descriptions** (book.render.pagebreaks, book.render.longdesc):
+   the pieces' page breaks are merged into one list in reading order, which the book-wide
+   `page-order` rule then compares as it does the whole chapter's (a page break's id,
+   ``page<label>``, is the same in any piece; the same label in two pieces is one id in two
+   pieces: rendered whole, as above).  Descriptions are numbered per chapter, so a piece gives
+   placeholders and :func:`merge` numbers them on.  A marker alone on the line before a
+   split-level heading is cut with the heading (the `pages` pass puts its page break inside
+   the heading that follows it); a piece that still ends with such a page break says so, and
+   the chapter renders whole.  No cut is taken inside a ``::: description`` block, and a file
+   with a page marker or a description inside a note is not cut: the whole chapter meets them
+   in its notes block at its end, a piece at the piece's end.
 
 Line numbers: a piece is rendered as a text of its own from line 1, so that an edit that moves
 the pieces after it does not change them (nor their cache keys); lines are shifted to the file's
-when the pieces are merged.  A message about a piece names a line in that piece (a search for
-the text of a finding starts at the piece, not at the top of the file).
+when the pieces are merged (findings, headings, page breaks, descriptions).  A message about a
+piece names a line in that piece (a search for the text of a finding starts at the piece, not at
+the top of the file).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import xml.etree.ElementTree as etree
@@ -52,15 +65,19 @@ from markdown.extensions.toc import unique
 from markdown.treeprocessors import Treeprocessor
 
 from ..source import Chapter
+from . import longdesc
 from .markdown import _NumberedFootnoteRefs, clean_text, convert
+from .pagebreaks import LABEL as PAGE_LABEL
 
 # Chapters shorter than this render whole: a cut pays for itself only in a long text (the
 # tests lower it to cut small stress sources).
 MIN_CUT_CHARS = 200_000
 
-PIECE_MARK = "\ue000"  # ids a piece cannot know yet: "\ue000H<n>\ue000" (a heading), "\ue000A<n>\ue000"
-_ID_PLACEHOLDER = re.compile("\ue000([HA])([0-9]+)\ue000")
-_ID_ATTRIBUTE = re.compile('id="\ue000([HA])([0-9]+)\ue000"')
+# Ids a piece cannot know yet: "\ue000H<n>\ue000" (a heading), "\ue000A<n>\ue000" (an id made up for
+# a heading), and an extended description's "\ue000X<n>\ue000" (its id), "\ue000R<n>\ue000" (its link's
+# paragraph) and "\ue000F<n>\ue000" (its file) (book.render.longdesc).
+PIECE_MARK = "\ue000"
+_ID_PLACEHOLDER = re.compile("\ue000([HAXRF])([0-9]+)\ue000")
 _NOTE_REF = re.compile(r"\[\^([^\]]*)\]")  # Python-Markdown's footnote reference pattern
 _DEF_AT = re.compile(r"[ ]{0,3}\[\^[^\]]*\][ ]*:")  # a reference that is the start of a definition
 # A line that may start a footnote, link or abbreviation definition: what each of those block
@@ -344,11 +361,6 @@ def plan(chapter: Chapter, split_level: int, known: dict | None = None) -> Plan 
     text = chapter.text
     if len(text) < MIN_CUT_CHARS or split_level < 1:
         return None
-    # Print page markers ({page=N}) and extended descriptions (::: description) are collected
-    # per chapter (book.render.pagebreaks, book.render.longdesc); merging pieces does not carry
-    # them yet, so a chapter that has any renders whole: slower, never wrong.
-    if "{page=" in text or ":::" in text:
-        return None
     md = _scanner()
     if not md._book_piece:
         return None
@@ -404,8 +416,11 @@ def plan(chapter: Chapter, split_level: int, known: dict | None = None) -> Plan 
                 notes[key] = value
                 defined_in.setdefault(key, k)
     numbers = {label: n for n, label in enumerate(notes, 1)}
-    if any(_NOTE_REF.search(body) for body in notes.values()):
-        return None  # a reference inside a note
+    if any(_NOTE_REF.search(body) or "{page=" in body or ":::" in body for body in notes.values()):
+        # A reference inside a note; or a page marker or an extended description inside one:
+        # the whole chapter meets them in its notes block at its end, a piece at the piece's
+        # end, so the page list or the descriptions' numbers would come in another order.
+        return None
 
     # Which piece refers to each note (once at most), so renders it.
     referred: dict[str, int] = {}
@@ -433,9 +448,45 @@ def plan(chapter: Chapter, split_level: int, known: dict | None = None) -> Plan 
     return Plan(pieces, [_digest(list(lk[1])) for lk in piece_looks], home, referred, looks)
 
 
+def _description_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start, end) of each extended description (book.render.longdesc), or more: from a
+    ``::: description`` line outside fenced code to the first ``:::`` line after it outside
+    fenced code (where the description's block processor ends it: fenced code is out of the
+    text by then), or to the end of the text when none closes it.  A line that only looks
+    like an opening (inside a paragraph, say) makes a span too: fewer cuts, never a wrong one."""
+    spans: list[tuple[int, int]] = []
+    if ":::" not in text:  # (most texts: found at the speed of `str.find`)
+        return spans
+    pos = 0
+    for m in _DESCRIPTION_OPEN.finditer(text):
+        if m.start() < pos or _inside(fences, m.start()):
+            continue
+        end = len(text)
+        for c in _DESCRIPTION_CLOSE.finditer(text, m.end()):
+            if not _inside(fences, c.start()):
+                end = c.end()
+                break
+        spans.append((m.start(), end))
+        pos = end
+    return spans
+
+
+_DESCRIPTION_OPEN = re.compile(r"(?m)^[ ]*:::[ ]*description[ ]*$")  # longdesc's, and indented ones
+_DESCRIPTION_CLOSE = re.compile(r"(?m)^:::[ ]*$")
+# A print page marker alone on its line (book.render.pagebreaks): a paragraph of its own, which
+# the `pages` pass puts inside the heading that follows it.
+_LONE_PAGE = re.compile(r"[ ]{0,3}\{page=" + PAGE_LABEL + r"\}[ ]*")
+
+
+def _inside(spans: list[tuple[int, int]], at: int) -> bool:
+    k = bisect.bisect_right(spans, at, key=lambda span: span[0]) - 1
+    return k >= 0 and spans[k][0] <= at < spans[k][1]
+
+
 def _cuts(norm: str, split_level: int, heading) -> tuple[list[int], list[int]]:
     """The offsets in `norm` where pieces start (the first is 0), and their lines (from 0)."""
     fences = _fenced_spans(norm)
+    described = _description_spans(norm, fences)
     cuts, lines_at, line, counted, f = [0], [0], 0, 0, 0
     for m in _candidates(split_level).finditer(norm):
         at = m.end()  # the heading line
@@ -443,12 +494,26 @@ def _cuts(norm: str, split_level: int, heading) -> tuple[list[int], list[int]]:
             f += 1
         if f < len(fences) and fences[f][0] <= at:
             continue  # inside fenced code
+        if described and _inside(described, at):
+            continue  # inside an extended description
         end = norm.find("\n", at)
         if not 0 < _heading_level(heading, norm[at:end if end >= 0 else len(norm)]) <= split_level:
             continue
         before = m.start()
         while before and norm[before - 1] == "\n":
             before -= 1  # back over more blank lines
+        start = norm.rfind("\n", 0, before) + 1
+        if _LONE_PAGE.fullmatch(norm, start, before):
+            above = start
+            while above and norm[above - 1] == "\n":
+                above -= 1
+            if not above:
+                continue  # a page marker first in the file, then the heading: nothing to cut off
+            if start - above >= 2:
+                # A page marker in a paragraph of its own right before the heading: the page
+                # starts with the heading, and the `pages` pass puts the marker's page break
+                # inside it (book.render.pagebreaks), so the marker goes with the heading's piece.
+                at, before = start, above
         if not before or norm.startswith("    ", norm.rfind("\n", 0, before) + 1):
             continue  # only blank lines before, or an indented line (code, a list item's text)
         line += norm.count("\n", counted, at)
@@ -531,6 +596,11 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
             return None
         if f.get("odd_notes") or (k and not f.get("starts_with_heading")):
             return None
+        if f.get("trailing_page_break") and k + 1 < len(rendered) \
+                and not (rendered[k + 1].facts or {}).get("starts_with_page_break"):
+            # A page break alone at the end of the piece: the whole chapter puts it inside the
+            # next piece's heading (book.render.pagebreaks), unless another comes first.
+            return None
         for label in f.get("refs", ()):
             if label in referred:
                 return None
@@ -542,7 +612,7 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
     used |= {f"fn-{label}" for label in plan.home} | {f"fnref-{label}" for label in referred}
     counters: dict = {}
     auto = 0
-    parts, images, findings = [], {}, []
+    parts, images, findings, pages, descriptions = [], {}, [], [], []
     code_blocks = 0
 
     def renumber(m):
@@ -560,11 +630,22 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
         names = {f"H{n}": unique(slug, used, counters) for n, slug in enumerate(f["slugs"], 1)}
         names.update({f"A{n}": f"c{index}-h{auto + n}" for n in range(1, f.get("auto_ids", 0) + 1)})
         auto += f.get("auto_ids", 0)
+        # Extended descriptions are numbered on across the pieces, as in the whole chapter.
+        for n in range(1, len(r.descriptions) + 1):
+            names[f"X{n}"], names[f"R{n}"], names[f"F{n}"] = longdesc.names(index, len(descriptions) + n)
         shift = piece.line - 1
 
         def final(ident, names=names):
             m = _ID_PLACEHOLDER.fullmatch(ident) if ident and ident.startswith(PIECE_MARK) else None
             return names[m.group(1) + m.group(2)] if m else ident
+
+        def named(text, names=names):
+            # One pass over a body for all its placeholders (a replace per id copied the body
+            # once per heading).  U+E000 never reaches a body from the text (clean_text removes
+            # it), so every placeholder is one of book's own.
+            if PIECE_MARK not in text:
+                return text
+            return _ID_PLACEHOLDER.sub(lambda m: names.get(m.group(1) + m.group(2), m.group(0)), text)
 
         # The lines of the pieces after an edit move; their ids and bodies do not.
         memo_key = (keys[k], index, code_blocks, tuple(names.items())) \
@@ -574,15 +655,14 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
             first_code = code_blocks
             merged = []
             for part in r.parts:
-                body = _CODE_NAME.sub(renumber, part.body) if "<pre " in part.body else part.body
-                if PIECE_MARK in body:
-                    # One pass over the body for all its placeholder ids (a replace per id copied
-                    # the body once per heading).  U+E000 never reaches a body from the text
-                    # (clean_text removes it), so every placeholder is one of book's own attributes.
-                    body = _ID_ATTRIBUTE.sub(
-                        lambda m, names=names: f'id="{names.get(m.group(1) + m.group(2), m.group(0)[4:-1])}"', body)
+                body = named(_CODE_NAME.sub(renumber, part.body) if "<pre " in part.body else part.body)
+                ids = {final(i) for i in part.ids}
+                if len(ids) != len(part.ids):
+                    # An id a piece gave that its final name now shares (a heading "Page 5" and
+                    # page 5's break): the whole chapter reports it.
+                    return None
                 headings = [replace(h, id=final(h.id)) for h in part.headings]
-                merged.append(replace(part, body=body, ids={final(i) for i in part.ids}, headings=headings))
+                merged.append(replace(part, body=body, ids=ids, headings=headings))
             done = (merged, code_blocks - first_code)
         else:
             code_blocks += done[1]
@@ -602,7 +682,12 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
         counts[0] += r.informative_images
         counts[1] += r.described_images
         counts[2] += r.decorative_images
-    return RenderedChapter(parts, list(images.values()), findings, *counts)
+        # Print page breaks keep their ids (page<label>, the same in any piece); the book-wide
+        # `page-order` rule compares them in this merged, reading order list, as for the whole.
+        pages += [(i, label, None if line is None else line + shift) for i, label, line in r.pages]
+        descriptions += [replace(d, id=final(d.id), ref_id=final(d.ref_id), file=final(d.file), body=named(d.body),
+                                 line=None if d.line is None else d.line + shift) for d in r.descriptions]
+    return RenderedChapter(parts, list(images.values()), findings, *counts, descriptions=descriptions, pages=pages)
 
 
 def shift_problems(problems, plan: Plan, k: int):

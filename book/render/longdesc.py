@@ -135,6 +135,13 @@ class DescriptionExtension(Extension):
         md.parser.blockprocessors.register(_DescriptionBlock(md.parser), self.NAME, 105)
 
 
+def names(index: int, n: int) -> tuple[str, str, str]:
+    """The ids and file of chapter `index`'s `n`-th description (numbered per chapter; the
+    chapter's number keeps two chapters' apart): the description document's section id, the
+    id of the paragraph with the link after the image, and the document's file name."""
+    return f"c{index}-xd{n}", f"c{index}-xd{n}-ref", f"xd{index:03d}-{n}.xhtml"
+
+
 def _described_image(div):
     """The image a description follows: the last informative image of the element right
     before it (a paragraph holding the image, or the figure a captioned image became)."""
@@ -148,7 +155,7 @@ def _described_image(div):
 def pass_descriptions(tree, ctx) -> None:
     """Every ``div[data-book-description]`` leaves the chapter: the image before it gets
     ``aria-details`` and a link, the description goes to ``ctx.descriptions``."""
-    from .passes import DIRECT, LINK, _element
+    from .passes import DIRECT, LINK, MARK, _element
 
     link_text, _back, words_lang = labels(ctx.lang)
     for div in list(tree.iter("div")):
@@ -174,9 +181,12 @@ def pass_descriptions(tree, ctx) -> None:
                  "remove {.decorative} from the image, or remove the description")
         if img.get("aria-details"):
             fail("this image already has an extended description", "merge the two descriptions into one")
-        ident = f"c{ctx.index}-xd{n}"
-        ref = ident + "-ref"
-        fname = f"xd{ctx.index:03d}-{n}.xhtml"
+        if ctx.facts is None:
+            ident, ref, fname = names(ctx.index, n)
+        else:
+            # A piece of a chapter (book.render.cut) cannot know how many descriptions the pieces
+            # before it hold: placeholders, numbered on across the pieces by cut.merge.
+            ident, ref, fname = (f"{MARK}{kind}{n}{MARK}" for kind in "XRF")
         img.set("aria-details", ref)
         # The link right after the image (its paragraph or figure), in the reading order.
         para = _element("p", {"id": ref, "class": "extended-description"})

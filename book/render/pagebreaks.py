@@ -119,3 +119,9 @@ def pass_pages(tree, ctx) -> None:
                     span.tail = nxt.text
                     nxt.text = None
                     nxt.insert(0, span)
+                elif ctx.facts is not None and grand is tree and all(
+                        el.tag == "div" and "footnote" in el.get("class", "").split() for el in span.itersiblings()):
+                    # The last thing of a piece of a chapter (book.render.cut): in the whole
+                    # chapter the next piece's heading may follow it, and take this page break
+                    # (cut.merge then has the chapter rendered whole).
+                    ctx.facts["trailing_page_break"] = True

@@ -36,6 +36,7 @@ from . import bounds, cut
 from . import images as imagelib
 from . import tree as htmltree
 from .longdesc import Description, pass_descriptions
+from .pagebreaks import DATA as PAGE_DATA
 from .pagebreaks import pass_pages
 from .structure import name_code_blocks, pass_tables
 from .markdown import new_markdown, render
@@ -523,8 +524,13 @@ def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int
             # definitions before the first heading, say) adds none, as it adds none to the whole.
             tree = htmltree.parse_fragment(fragment or ("<p></p>" if piece is None else ""))
             if ctx.facts is not None:
+                # A piece may start with a print page marker on a line of its own right before
+                # its heading (cut.plan cuts before it): the `pages` pass puts that page break
+                # inside the heading, as it does in the whole chapter.
+                first = 1 if _lone_page_break(tree) else 0
+                ctx.facts["starts_with_page_break"] = bool(first)
                 ctx.facts["starts_with_heading"] = bool(
-                    len(tree) and tree[0].tag in HEADINGS and int(tree[0].tag[1]) <= split_level
+                    len(tree) > first and tree[first].tag in HEADINGS and int(tree[first].tag[1]) <= split_level
                     and not (tree.text or "").strip())
             for _name, run in PASSES:
                 run(tree, ctx)
@@ -540,6 +546,15 @@ def render_chapter(chapter: Chapter, *, root: Path, index: int, split_level: int
         decorative_images=ctx.stats["decorative"], descriptions=ctx.descriptions, pages=ctx.pages,
         facts=ctx.facts,
     )
+
+
+def _lone_page_break(tree) -> bool:
+    """Whether the tree starts with a paragraph that holds one page marker and nothing else
+    (what book.render.pagebreaks makes a page break of, in the place of the paragraph)."""
+    if not len(tree) or tree[0].tag != "p" or len(tree[0]) != 1 or (tree[0].text or "").strip():
+        return False
+    span = tree[0][0]
+    return span.tag == "span" and span.get(PAGE_DATA) is not None and not (span.tail or "").strip()
 
 
 def resolve_placeholders(body: str, link_target, image_href) -> str:
