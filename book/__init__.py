@@ -47,10 +47,10 @@ def __getattr__(name: str):
         found = {"BuildOptions": BuildOptions, "RenderStats": RenderStats}
     else:
         # `import book; book.errors.EXIT_OK`: the package's modules, as when they were all loaded
-        # with it.
+        # with it — but never the command line (`import book.cli` for that).
         import importlib.util
 
-        if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is None:
+        if name.startswith("_") or name == "cli" or importlib.util.find_spec(f"{__name__}.{name}") is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         return importlib.import_module(f"{__name__}.{name}")
     globals().update(found)  # once loaded, a plain attribute
