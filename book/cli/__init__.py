@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 
 from dataclasses import replace
@@ -182,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as e:  # a bug in book, not a problem with the input
         if getattr(args, "debug", False):
+            import traceback
+
             traceback.print_exc()
         else:
             print(printable(f"book: internal error: {type(e).__name__}: {e} — please report it; "
