@@ -239,7 +239,8 @@ ODD_TAGS = [
     "en-GB-oxenfree", "hy-arevela", "ca-valencia", "ca-ES-valencia", "de-CH-1996", "en-a-bbb-c-ddd",
     "en-a-bbb-a-ddd", "de-u-co-phonebk", "ja-u-ca-japanese", "en-t-zh", "en-x-pig-latin", "qaa-x-foo", "x-whatever",
     "X-Private", "x-a", "x-", "x-toolongprivate", "i-klingon", "I-KLINGON", "i-default", "i-enochian", "i-bnn",
-    "en-GB-oed", "EN-gb-OED", "sgn-BE-FR", "art-lojban", "zh-guoyu", "no-bok", "cel-gaulish", "en-" + "-".join(["abcdefgh"] * 20),
+    "en-GB-oed", "EN-gb-OED", "sgn-BE-FR", "art-lojban", "zh-guoyu", "no-bok", "cel-gaulish",
+    "en-" + "-".join(["abcdefgh"] * 20),
     "en-Latn-US-1901-x-" + "-".join(["abcdefgh"] * 5), "zh-Hant-TW-u-nu-hanidec-x-private", "a" * 300,
     # Not ASCII: "ſ".upper() is "S" and the Kelvin sign's lower() is "k"; none is a tag.
     "en-ſT", "en-\u212aZ", "\u212aK", "ẹn", "en-İD", "en-ıd", "ſv",
@@ -302,3 +303,42 @@ def test_the_locale_for_dates_and_names_is_langcodes_reading_of_the_tag():
     tags = ODD_TAGS + [f"{lang}-{region}" for lang in sorted(subtags.LANGUAGES)
                        for region in ("US", "GB", "BR", "CN", "IN", "PK", "419", "ZZ")] + sorted(subtags.LANGUAGES)
     assert [str(_babel_locale(t)) for t in tags] == [str(before(t)) for t in tags]
+
+
+def test_the_display_guides_translation_is_the_one_langcodes_would_choose():
+    """The Display Guide's translation used for a book's accessibility summary: book picks it
+    without langcodes when the guide has at most one translation in the tag's language — for
+    every two-letter language, the guide's tags langcodes reads in that language are those
+    written with it — and the choice is langcodes' on tags of every kind."""
+    import langcodes
+
+    from book.check.display_words import _languages, vocabulary_for
+    from book.source import subtags
+
+    def before(lang):  # book.check.display_words.vocabulary_for as it was, all through langcodes
+        try:
+            want = langcodes.Language.get(lang)
+        except (ValueError, LookupError):
+            return None
+        if not want.language:
+            return None
+        want_full = want.maximize()
+        candidates = []
+        for tag in _languages():
+            have = langcodes.Language.get(tag)
+            if have.language != want.language:
+                continue
+            have_full = have.maximize()
+            score = (have_full.script == want_full.script, bool(want.territory) and have.territory == want.territory,
+                     tag == "en-US", have.territory == want_full.territory)
+            candidates.append((score, tag))
+        return max(candidates)[1] if candidates else None
+
+    for language in subtags.LANGUAGES:
+        assert ({t for t in _languages() if langcodes.Language.get(t).language == language}
+                == {t for t in _languages() if t.split("-")[0] == language}), language
+    tags = ODD_TAGS + sorted(subtags.LANGUAGES) + [
+        f"{lang}-{region}" for lang in sorted(subtags.LANGUAGES)
+        for region in ("US", "GB", "BR", "PT", "CN", "TW", "MX", "CA", "IN", "PH", "419", "ZZ")]
+    assert [vocabulary_for(t) for t in tags] == [before(t) for t in tags]
+    assert vocabulary_for("it") == "it-IT" and vocabulary_for("pt") == before("pt") and vocabulary_for("xh") is None

@@ -88,7 +88,7 @@ def test_the_import_reader_sees_a_cli_import(tmp_path):
 # What a build of a plain article (no pictures, no read aloud, no date, one author, `lang: en`)
 # never uses; each is imported where it is needed.  langcodes compiles a regular expression of
 # every valid subtag when imported; `en` is answered by book.source.subtags.
-NOT_IN_A_PLAIN_BUILD = ["book.cli", "book.check", "book.check.tools", "book.check.report", "book.narrate",
+NOT_IN_A_PLAIN_BUILD = ["book.cli", "book.check", "book.check.tools", "book.check.report", "lxml.html", "book.narrate",
                         "book.narrate.overlays", "book.narrate.speech", "book.package.onix", "book.package.kobo",
                         "book.webimport", "book.net", "langcodes", "langcodes.data_dicts", "babel", "rich", "dask",
                         "distributed", "pysbd", "lameenc", "playwright", "difflib"]
@@ -113,6 +113,15 @@ def test_a_build_imports_only_what_it_uses(tmp_path):
     assert _loaded_after(build, NOT_IN_A_PLAIN_BUILD + ["PIL.Image"]) == ["PIL.Image"]
     assert _loaded_after(build, NOT_IN_A_PLAIN_BUILD + ["PIL.Image"]) == []
     assert (tmp_path / "a.epub").is_file()
+    # A book in Italian, with a date and two authors: Babel writes the date and joins the names,
+    # the Display Guide's Italian words make the accessibility summary; langcodes and the
+    # checkers themselves stay out.
+    italian = tmp_path / "it.md"
+    italian.write_text("---\ntitle: Libro\nlang: it\nauthor: [Anna, Bruno]\ndate: 2024-03-14\n---\n"
+                       "# Capitolo\n\nUn testo.\n", "utf-8")
+    assert _loaded_after(f"import book\nbook.build({str(italian)!r}, {str(tmp_path / 'it.epub')!r})\n",
+                         ["babel", "book.check.display_words", "langcodes", "book.check.tools", "lxml.html",
+                          "book.narrate", "book.cli"]) == ["babel", "book.check.display_words"]
     # The probe can fail: a module is seen once something loads it (a tag with a script subtag
     # is langcodes' to answer).
     assert _loaded_after(build + "book.check\nfrom book.source.metadata import text_direction\n"
