@@ -16,8 +16,7 @@ import gc
 import os
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -176,6 +175,10 @@ def _run_local(tasks, workers: int, finish) -> None:
         for k, task in enumerate(tasks):
             finish(k, build_one(*task))
         return
+    # Imported only when a pool runs (multiprocessing and its pipes are most of it).
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     broken = []
     context = process_context()
     gc.freeze()  # see book.render.chapters._run_parallel: forked workers do not copy these pages

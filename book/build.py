@@ -29,12 +29,12 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import rules
 from .cache import BlobCache, cache_root, folder_for, usable
 from .errors import BuildFailed, OutputError, Problem
 from .files import atomic_file, clean_stale
-from .narrate import Narration
 from .options import BuildOptions, RenderStats, resolve
 from .workers import worker_count
 from .package import a11y, conformance
@@ -44,6 +44,9 @@ from .package.writer import Claim, write_epub
 from .render import passes
 from .render.chapters import render_chapters
 from .source import Chapter, Source, load
+
+if TYPE_CHECKING:  # read aloud only: book.narrate is imported by the build that narrates
+    from .narrate import Narration
 
 
 @dataclass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
@@ -19,6 +18,8 @@ def process_context():
     Forking a process that runs other threads (a preview server, a Dask worker) could copy a
     lock another thread holds, so there workers start through `forkserver` (a clean process
     that forks them; `spawn` where there is none): the same result, a slower start."""
+    import multiprocessing  # when processes start: a build that starts none does without it
+
     methods = multiprocessing.get_all_start_methods()
     if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
         return multiprocessing.get_context("fork")

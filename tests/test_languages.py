@@ -145,3 +145,200 @@ def test_a_long_paragraph_is_given_to_pysbd_in_bounded_pieces(monkeypatch):
     assert "".join(p for p, _ in pieces) == paragraph
     assert sum(ends for _p, ends in pieces) == 100, "every sentence ends once, none after Dr. or e.g."
     assert max(seen) <= sentences.CHUNK + 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Language tags without langcodes: book.source.subtags answers `en` or `pt-BR` from a snapshot of
+# langcodes' own answers, and must answer exactly as langcodes does.
+
+
+def _langcodes_valid(tag) -> bool:
+    """book's check as it was before book.source.subtags: RFC 5646's syntax, then langcodes."""
+    import langcodes
+
+    from book.source.metadata import _BCP47
+
+    if not isinstance(tag, str) or not _BCP47.match(tag):
+        return False
+    try:
+        return langcodes.tag_is_valid(tag)
+    except (ValueError, LookupError):
+        return False
+
+
+def _langcodes_direction(tag) -> str:
+    import langcodes
+
+    from book.source.metadata import _RTL_SCRIPTS
+
+    if not _langcodes_valid(tag):
+        return "ltr"
+    try:
+        script = langcodes.Language.get(tag).maximize().script or ""
+    except (ValueError, LookupError):
+        return "ltr"
+    return "rtl" if script.lower() in _RTL_SCRIPTS else "ltr"
+
+
+def test_the_subtag_lists_are_langcodes_answers_for_every_tag_they_answer():
+    """Every tag book.source.subtags answers — each of its languages alone and with each of its
+    regions, some 60,000 — is valid for langcodes, read by it as that language and region and
+    nothing else (so the CLDR locale and the checks that follow are the same), and written in
+    the direction of the script langcodes' likely subtags give it; and the lists hold every
+    two-letter language and every region langcodes accepts as written, as their docstring says."""
+    import string
+
+    import langcodes
+
+    from book.source import subtags
+    from book.source.metadata import _RTL_SCRIPTS
+
+    def read(tag):
+        t = langcodes.Language.get(tag)
+        return (t.language, t.script, t.territory, t.extlangs, t.variants, t.extensions, t.private)
+
+    def as_written(tag):
+        return langcodes.tag_is_valid(tag) and str(langcodes.Language.get(tag)) == tag
+
+    assert subtags.LANGUAGES == {a + b for a in string.ascii_lowercase for b in string.ascii_lowercase
+                                 if as_written(a + b)}
+    regions = [a + b for a in string.ascii_uppercase for b in string.ascii_uppercase] + [f"{n:03}" for n in range(1000)]
+    assert subtags.REGIONS == {r for r in regions if as_written(f"en-{r}")}
+
+    disagree = []
+    for language in sorted(subtags.LANGUAGES):
+        for region in [None, *sorted(subtags.REGIONS)]:
+            tag = language if region is None else f"{language}-{region}"
+            script = (langcodes.Language.get(tag).maximize().script or "").lower()
+            if (subtags.simple(tag) != (language, region) or not langcodes.tag_is_valid(tag)
+                    or read(tag) != (language, None, region, None, None, None, None)
+                    or subtags.direction(language, region) != ("rtl" if script in _RTL_SCRIPTS else "ltr")):
+                disagree.append(tag)
+            # Tags are case-insensitive (RFC 5646 §2.1.1): read the same, so maximized the same.
+            odd = tag.swapcase()
+            if (subtags.simple(odd) != (language, region) or not langcodes.tag_is_valid(odd)
+                    or read(odd) != read(tag)):
+                disagree.append(odd)
+    assert disagree == []
+
+
+# Tags of every kind: the usual, odd case, deprecated and replaced subtags, scripts, extlangs,
+# variants, extensions, private use, grandfathered tags, long ones, and not tags at all.
+ODD_TAGS = [
+    "en", "EN", "eN", "en-GB", "en-gb", "EN-gb", "pt-BR", "es-419", "es-XL", "zh-CN", "zh-TW", "ar", "ar-EG", "he",
+    "fa-IR", "pa", "pa-PK", "pa-pk", "ug", "ug-KZ", "az-IR", "ha-CM", "ku", "ku-LB", "yi", "dv", "ae", "en-001",
+    "en-150", "en-000", "en-999", "en-1", "en-12", "en-USA", "en-U", "en-AA", "en-QM", "en-XK", "en-ZZ", "en-EU",
+    "en-UN", "en-SU", "en-YU", "en-UK", "en-QU", "de-DD", "iw", "in", "ji", "jw", "mo", "sh", "tl", "tw", "jp",
+    "xx", "zz", "qa", "", "e", "english", "English", "en_US", "en-", "-en", "en--GB", "en-GB-", " en", "en ",
+    "en\n", "en-GB\x00", "und", "und-US", "und-Arab", "mis", "mul", "zxx", "qaa", "qtz", "qaa-US", "aaa", "eng",
+    "deu", "ger", "zho", "fil", "haw", "yue", "ckb", "ast", "kmr", "arb", "abcd", "abcde", "abcdefgh",
+    "abcdefghi", "zh-Hant", "zh-hant-tw", "zh-Hans-CN", "ZH-HANS", "sr-Latn", "sr-Cyrl-RS", "az-Arab",
+    "ku-Arab", "pa-Arab", "uz-Arab-AF", "ar-Latn", "en-Latn-US", "en-Latnx", "en-Qaaa", "en-Zzzz", "he-Latn",
+    "ur-Aran", "cu-Cyrs", "zh-yue", "zh-yue-HK", "zh-cmn-Hans", "zh-min-nan", "zh-min", "sgn-ase", "ar-arb",
+    "sgn-ase-bfi", "en-abc-def-ghi-jkl", "de-1901", "de-1901-1901", "sl-rozaj-biske", "en-GB-oxendict",
+    "en-GB-oxenfree", "hy-arevela", "ca-valencia", "ca-ES-valencia", "de-CH-1996", "en-a-bbb-c-ddd",
+    "en-a-bbb-a-ddd", "de-u-co-phonebk", "ja-u-ca-japanese", "en-t-zh", "en-x-pig-latin", "qaa-x-foo", "x-whatever",
+    "X-Private", "x-a", "x-", "x-toolongprivate", "i-klingon", "I-KLINGON", "i-default", "i-enochian", "i-bnn",
+    "en-GB-oed", "EN-gb-OED", "sgn-BE-FR", "art-lojban", "zh-guoyu", "no-bok", "cel-gaulish",
+    "en-" + "-".join(["abcdefgh"] * 20),
+    "en-Latn-US-1901-x-" + "-".join(["abcdefgh"] * 5), "zh-Hant-TW-u-nu-hanidec-x-private", "a" * 300,
+    # Not ASCII: "ſ".upper() is "S" and the Kelvin sign's lower() is "k"; none is a tag.
+    "en-ſT", "en-\u212aZ", "\u212aK", "ẹn", "en-İD", "en-ıd", "ſv",
+]
+
+
+def test_language_tags_are_judged_as_langcodes_judges_them():
+    """book's validity check and direction agree with langcodes on tags of every kind, and on
+    thousands of tags put together at random from real and made-up subtags in any case."""
+    import random
+
+    from book.source import subtags
+    from book.source.metadata import is_valid_language_tag, text_direction
+
+    rng = random.Random(13)
+    pieces = [*rng.sample(sorted(subtags.LANGUAGES), 40), *rng.sample(sorted(subtags.REGIONS), 40), "Latn", "Arab",
+              "Hant", "Cyrl", "Hebr", "yue", "cmn", "fil", "und", "1901", "valencia", "x", "u", "a", "ca", "i",
+              "klingon", "qaa", "419", "000", "12", "SU", "UK", "iw", "tl", "abcdefghi", ""]
+    tags = list(ODD_TAGS)
+    for _ in range(5000):
+        parts = [rng.choice(pieces) for _ in range(rng.choice((1, 1, 2, 2, 2, 3, 4)))]
+        tag = "-".join(parts)
+        tags.append("".join(c.swapcase() if rng.random() < 0.3 else c for c in tag))
+    wrong = [(tag, is_valid_language_tag(tag), text_direction(tag)) for tag in tags
+             if (is_valid_language_tag(tag), text_direction(tag)) != (_langcodes_valid(tag), _langcodes_direction(tag))]
+    assert wrong == []
+    assert is_valid_language_tag(None) is False and subtags.simple(None) is None  # type: ignore[arg-type]
+    assert sum(map(_langcodes_valid, tags)) > 1000 and sum(not _langcodes_valid(t) for t in tags) > 1000
+
+
+def test_the_locale_for_dates_and_names_is_langcodes_reading_of_the_tag():
+    """The CLDR locale of the title page's date and list of authors is the one langcodes'
+    reading of the tag gives, for the tags book reads itself and for those it leaves to
+    langcodes."""
+    import langcodes
+    from babel import Locale, UnknownLocaleError
+
+    from book.package.l10n import _babel_locale
+
+    def before(lang):  # book.package.l10n._babel_locale as it was, all through langcodes
+        try:
+            tag = langcodes.Language.get(lang)
+        except (ValueError, LookupError):
+            return None
+        language = (tag.language or "").lower()
+        if not language:
+            return None
+        if language == "en" and not tag.territory:
+            return Locale("en", "001")
+        for script, territory in ((tag.script, tag.territory), (tag.script, None), (None, tag.territory),
+                                  (None, None)):
+            try:
+                return Locale(language, territory=territory, script=script)
+            except (UnknownLocaleError, ValueError, TypeError):
+                continue
+        return None
+
+    from book.source import subtags
+
+    tags = ODD_TAGS + [f"{lang}-{region}" for lang in sorted(subtags.LANGUAGES)
+                       for region in ("US", "GB", "BR", "CN", "IN", "PK", "419", "ZZ")] + sorted(subtags.LANGUAGES)
+    assert [str(_babel_locale(t)) for t in tags] == [str(before(t)) for t in tags]
+
+
+def test_the_display_guides_translation_is_the_one_langcodes_would_choose():
+    """The Display Guide's translation used for a book's accessibility summary: book picks it
+    without langcodes when the guide has at most one translation in the tag's language — for
+    every two-letter language, the guide's tags langcodes reads in that language are those
+    written with it — and the choice is langcodes' on tags of every kind."""
+    import langcodes
+
+    from book.check.display_words import _languages, vocabulary_for
+    from book.source import subtags
+
+    def before(lang):  # book.check.display_words.vocabulary_for as it was, all through langcodes
+        try:
+            want = langcodes.Language.get(lang)
+        except (ValueError, LookupError):
+            return None
+        if not want.language:
+            return None
+        want_full = want.maximize()
+        candidates = []
+        for tag in _languages():
+            have = langcodes.Language.get(tag)
+            if have.language != want.language:
+                continue
+            have_full = have.maximize()
+            score = (have_full.script == want_full.script, bool(want.territory) and have.territory == want.territory,
+                     tag == "en-US", have.territory == want_full.territory)
+            candidates.append((score, tag))
+        return max(candidates)[1] if candidates else None
+
+    for language in subtags.LANGUAGES:
+        assert ({t for t in _languages() if langcodes.Language.get(t).language == language}
+                == {t for t in _languages() if t.split("-")[0] == language}), language
+    tags = ODD_TAGS + sorted(subtags.LANGUAGES) + [
+        f"{lang}-{region}" for lang in sorted(subtags.LANGUAGES)
+        for region in ("US", "GB", "BR", "PT", "CN", "TW", "MX", "CA", "IN", "PH", "419", "ZZ")]
+    assert [vocabulary_for(t) for t in tags] == [before(t) for t in tags]
+    assert vocabulary_for("it") == "it-IT" and vocabulary_for("pt") == before("pt") and vocabulary_for("xh") is None

@@ -81,6 +81,68 @@ def test_the_import_reader_sees_a_cli_import(tmp_path):
     assert {"book.cli", "book.cli.main", "book.cli.watch"} <= _imported_modules(probe, tmp_path)
 
 
+# ---------------------------------------------------------------------------------------------
+# A process imports what it uses (issue 13: a rebuild is a new `book build` process, and its
+# imports are paid again each time).  Measured in benchmarks/, guarded here without a clock.
+
+# What a build of a plain article (no pictures, no read aloud, no date, one author, `lang: en`)
+# never uses; each is imported where it is needed.  langcodes compiles a regular expression of
+# every valid subtag when imported; `en` is answered by book.source.subtags.
+NOT_IN_A_PLAIN_BUILD = ["book.cli", "book.check", "book.check.tools", "book.check.report", "lxml.html", "book.narrate",
+                        "book.narrate.overlays", "book.narrate.speech", "book.package.onix", "book.package.kobo",
+                        "book.webimport", "book.net", "langcodes", "langcodes.data_dicts", "babel", "rich", "dask",
+                        "distributed", "pysbd", "lameenc", "playwright", "difflib"]
+
+
+def _loaded_after(code: str, watch: list[str]) -> list[str]:
+    """The modules of `watch` that are in sys.modules after `code` runs in a new Python."""
+    probe = code + f"\nimport sys\nprint(sorted(m for m in {watch!r} if m in sys.modules))\n"
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return ast.literal_eval(r.stdout.strip().splitlines()[-1])
+
+
+def test_a_build_imports_only_what_it_uses(tmp_path):
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: T\nlang: en\nauthor: A. Writer\n---\n# H\n\nText, *some* `code`.\n\n"
+                   "```python\nx = 1\n```\n", "utf-8")
+    build = (f"import book\nbook.build({str(src)!r}, {str(tmp_path / 'a.epub')!r}, "
+             f"book.BuildOptions(cache_dir={str(tmp_path / 'cache')!r}))\n")
+    # The first build draws the typographic cover (Pillow); the second takes it from the cache
+    # with the chapter, and decodes no picture at all.
+    assert _loaded_after(build, NOT_IN_A_PLAIN_BUILD + ["PIL.Image"]) == ["PIL.Image"]
+    assert _loaded_after(build, NOT_IN_A_PLAIN_BUILD + ["PIL.Image"]) == []
+    assert (tmp_path / "a.epub").is_file()
+    # A book in Italian, with a date and two authors: Babel writes the date and joins the names,
+    # the Display Guide's Italian words make the accessibility summary; langcodes and the
+    # checkers themselves stay out.
+    italian = tmp_path / "it.md"
+    italian.write_text("---\ntitle: Libro\nlang: it\nauthor: [Anna, Bruno]\ndate: 2024-03-14\n---\n"
+                       "# Capitolo\n\nUn testo.\n", "utf-8")
+    assert _loaded_after(f"import book\nbook.build({str(italian)!r}, {str(tmp_path / 'it.epub')!r})\n",
+                         ["babel", "book.check.display_words", "langcodes", "book.check.tools", "lxml.html",
+                          "book.narrate", "book.cli"]) == ["babel", "book.check.display_words"]
+    # The probe can fail: a module is seen once something loads it (a tag with a script subtag
+    # is langcodes' to answer).
+    assert _loaded_after(build + "book.check\nfrom book.source.metadata import text_direction\n"
+                         "assert text_direction('zh-Hant') == 'ltr'\n",
+                         ["book.check", "langcodes"]) == ["book.check", "langcodes"]
+
+
+def test_the_version_and_the_help_import_nothing_of_the_library():
+    for args in (["--version"], ["--help"], ["build", "--help"]):
+        code = f"from book.cli import main\nassert main({args!r}) == 0\n"
+        loaded = _loaded_after(code, ["book.build", "book.batch", "book.check", "book.source", "book.render",
+                                      "book.package", "book.cache", "lxml", "markdown", "yaml", "PIL", "langcodes",
+                                      "babel", "rich", "concurrent.futures"])
+        assert loaded == [], (args, loaded)
+        r = subprocess.run([sys.executable, "-c", code + "import sys\n"
+                            "print(sorted(m for m in sys.modules if m == 'book' or m.startswith('book.')))"],
+                           capture_output=True, text=True, cwd=ROOT)
+        assert ast.literal_eval(r.stdout.strip().splitlines()[-1]) == ["book", "book.cli", "book.errors",
+                                                                        "book.options"], args
+
+
 def test_build_options_are_typed_frozen_and_travel(tmp_path):
     import pickle
 

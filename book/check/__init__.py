@@ -12,17 +12,22 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lxml.html
 from lxml import etree
 
 from .. import rules
 from ..errors import SourceError, ToolError
 from ..rules.locate import Locator
 from ..source.metadata import is_valid_language_tag
-from . import tools as checkers
 from .epubfile import EpubFile, parse_xml
 from .statement import Field, package_metadata, statement
+
+if TYPE_CHECKING:
+    from . import tools as checkers
+
+# The checkers (book.check.tools) and lxml.html are imported by the functions that use them: a
+# build imports this package for the Display Guide's words (book.check.display_words) alone.
 
 OPF = "http://www.idpf.org/2007/opf"
 
@@ -92,6 +97,8 @@ def _spine(z: EpubFile) -> tuple[str, bytes, list[str]]:
 
 def epub_rules(path: Path) -> tuple[list[rules.Finding], dict[str, list[str]]]:
     """Our accessibility rules on the documents of any EPUB, plus its package metadata."""
+    import lxml.html
+
     findings: list[rules.Finding] = []
     with EpubFile(path) as z:
         opf_path, opf, spine = _spine(z)
@@ -149,6 +156,8 @@ def check(path: str | Path, *, epubcheck: bool = True, ace: bool = True, progres
     """Check any EPUB: EPUBCheck (validity), DAISY Ace and our rules (accessibility), and the
     accessibility statement of its metadata.  Raises :class:`book.errors.ToolError` when a
     checker is missing or fails to run (exit code 4), SourceError when `path` is not an EPUB."""
+    from . import tools as checkers
+
     path = Path(path)
     if not path.is_file():
         raise SourceError("no such EPUB file", file=str(path))

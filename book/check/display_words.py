@@ -37,6 +37,16 @@ def vocabulary_for(lang: str) -> str | None:
     (`pt-BR`), else the same language and script (`zh-Hant` → `zh-TW`), else the language
     (`de` → `de-DE`; a bare `en` → the canonical `en-US` words); None when the guide has no
     translation for the language."""
+    from ..source import subtags
+
+    simple = subtags.simple(lang)
+    if simple is not None:
+        # `it`, `ru-RU`: langcodes reads the language as written (book.source.subtags), and so it
+        # reads each of the guide's tags (tests/test_languages.py); with no translation in that
+        # language, or one, there is nothing to weigh and langcodes need not be imported.
+        same = [tag for tag in _languages() if tag.split("-")[0] == simple[0]]
+        if len(same) <= 1:
+            return same[0] if same else None
     import langcodes
 
     try:

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .. import __version__
-from ..batch import Outcome, build_many, expand_sources
-from ..build import build
-from ..check import check
 from ..errors import (EXIT_CHECK, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BookError, Problem,
                       ToolError, UsageError, printable)
 from ..options import BuildOptions
+
+if TYPE_CHECKING:
+    from ..batch import Outcome
 
 EPILOG = """\
 exit status:
@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except Exception as e:  # a bug in book, not a problem with the input
         if getattr(args, "debug", False):
+            import traceback
+
             traceback.print_exc()
         else:
             print(printable(f"book: internal error: {type(e).__name__}: {e} — please report it; "
@@ -217,6 +219,11 @@ def _options(args) -> BuildOptions:
 
 
 def _build(args) -> int:
+    # The library is imported by the command that needs it: `book --version` and `book --help`
+    # load none of it, `book build` not the checkers (book.check).
+    from ..batch import Outcome, expand_sources
+    from ..build import build
+
     if len(args.source) == 1 and Path(args.source[0]).suffix.lower() in (".html", ".htm") and not args.watch:
         return _import(args)  # book build PAGE.html: imported in a temporary folder, then built
     batch = expand_sources(args.source or ["content"])
@@ -302,6 +309,7 @@ def _build_batch(args, batch, options: BuildOptions) -> int:
     executor = None
     if args.dask_scheduler:
         executor = _dask_executor(args.dask_scheduler)
+    from ..batch import build_many
     from .progress import Batch, on_terminal
 
     # A rich bar (count, rate, time left) on a terminal; nothing when stderr is a file or pipe.
@@ -365,6 +373,7 @@ class _ClientExecutor:
 def _check(args) -> int:
     import json
 
+    from ..check import check
     from ..check.statement import render_text
 
     from .progress import Steps, on_terminal
@@ -433,6 +442,8 @@ def _html_report(result, output: str, quiet: bool) -> None:
 
 
 def _preview(args) -> int:
+    from ..batch import Outcome
+    from ..build import build
     from .preview import preview
 
     def run_build(out, memory=None):
@@ -448,6 +459,7 @@ def _preview(args) -> int:
 def _import(args) -> int:
     """`book import PAGE -o FOLDER`, and `book build PAGE.html` (import in a temporary folder, then
     build).  The work is book.webimport's; this prints its report."""
+    from ..batch import Outcome
     from ..webimport import ImportOptions, build_page, import_pages, require
 
     require()

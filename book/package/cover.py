@@ -14,8 +14,6 @@ import json
 import unicodedata
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
-
 from ..source.metadata import Metadata
 
 WIDTH, HEIGHT = 1600, 2400
@@ -61,6 +59,8 @@ def _font_files(text: str):
 
 
 def _font(text: str, size: int):
+    from PIL import ImageFont
+
     for path in _font_files(text):
         try:
             return ImageFont.truetype(str(path), size)
@@ -134,6 +134,9 @@ def cover_png(meta: Metadata, cache=None) -> bytes:
 
 def make_cover(meta: Metadata) -> bytes:
     """PNG bytes of a cover showing the title, subtitle and authors."""
+    # Pillow is imported here, where the cover is drawn: a rebuild takes it from the cache.
+    from PIL import Image, ImageDraw
+
     bg, accent = _palette(meta.title)
     im = Image.new("RGB", (WIDTH, HEIGHT), bg)
     draw = ImageDraw.Draw(im)

@@ -44,19 +44,26 @@ def _babel_locale(lang: str):
     region, then the language alone; None when CLDR has no data for the language.  A bare `en`
     is CLDR's `en_001`, "world English" (14 March 2024): CLDR's `en` is US English, and a book
     tagged `en` says nothing about the United States."""
-    import langcodes
     from babel import Locale, UnknownLocaleError
 
-    try:
-        tag = langcodes.Language.get(lang)
-    except (ValueError, LookupError):
-        return None
-    language = (tag.language or "").lower()
+    from ..source import subtags
+
+    simple = subtags.simple(lang)
+    if simple is not None:  # `en`, `pt-BR`: what langcodes reads in it, without importing it
+        language, tag_script, tag_territory = simple[0], None, simple[1]
+    else:
+        import langcodes
+
+        try:
+            tag = langcodes.Language.get(lang)
+        except (ValueError, LookupError):
+            return None
+        language, tag_script, tag_territory = (tag.language or "").lower(), tag.script, tag.territory
     if not language:
         return None
-    if language == "en" and not tag.territory:
+    if language == "en" and not tag_territory:
         return Locale("en", "001")
-    for script, territory in ((tag.script, tag.territory), (tag.script, None), (None, tag.territory), (None, None)):
+    for script, territory in ((tag_script, tag_territory), (tag_script, None), (None, tag_territory), (None, None)):
         try:
             return Locale(language, territory=territory, script=script)
         except (UnknownLocaleError, ValueError, TypeError):

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from ebooklib import epub
 
 from .. import __version__
-from ..narrate.overlays import clock
 from ..source.metadata import Metadata
 from . import ocfzip
 from .a11y import Discovery, summary_language
@@ -208,6 +207,8 @@ def write_epub(fileobj, meta: Metadata, items: list[PackageItem], *, ncx: bytes,
         book.add_prefix("a11y", "http://www.idpf.org/epub/vocab/package/a11y/#")
         book.add_metadata(None, "meta", meta.accessibility.exemption, {"property": "a11y:exemption"})
     if overlays:
+        from ..narrate.overlays import clock  # read aloud only: book.narrate loads with it
+
         # Media Overlays 3.3 §3.2: a duration for each overlay and for the whole publication
         # (the sum), the class reading systems put on the sentence being read, the narrator.
         for uid, seconds in overlays.durations.items():

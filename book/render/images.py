@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
-from PIL import Image, UnidentifiedImageError
 
 from ..errors import SourceError
 
@@ -123,6 +122,10 @@ def inspect(path: Path, *, ref: str, file: str, line: int | None) -> ImageInfo:
     if head.startswith((b"<?xml", b"<svg", b"<!--")) or path.suffix.lower() == ".svg":
         svg_check(data, ref=ref, file=file, line=line)
         return ImageInfo(SVG, None, None)
+    # Pillow is imported where a picture is decoded: a build whose chapters come from the cache
+    # decodes none.
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as im:  # reads the header only
             fmt = im.format
@@ -213,6 +216,8 @@ def svg_unsupported(data: bytes) -> list[str]:
 
 
 def raster_size(data: bytes) -> tuple[int, int] | None:
+    from PIL import Image
+
     try:
         with Image.open(io.BytesIO(data)) as im:
             return im.size
@@ -225,6 +230,8 @@ def for_ereaders(data: bytes, media_type: str, name: str) -> tuple[bytes, str, s
     unknown to many e-ink readers in use, becomes a lossless PNG; every other type is kept."""
     if media_type != "image/webp":
         return data, media_type, name
+    from PIL import Image
+
     with Image.open(io.BytesIO(data)) as im:
         out = io.BytesIO()
         im.save(out, format="PNG", optimize=True)

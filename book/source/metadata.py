@@ -9,13 +9,13 @@ whole configuration at once.
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import functools
 import re
 import uuid
 from dataclasses import dataclass, field
 
 from ..errors import Problem, SourceError
+from . import subtags
 
 # RFC 5646 (BCP 47) well-formed language tags: language[-extlang][-script][-region]*(-variant)
 # *(-extension)[-privateuse], or a private-use / grandfathered tag.  Whether a subtag is in the
@@ -67,6 +67,8 @@ def is_valid_language_tag(tag: str) -> bool:
     so "English", "xx" or "zzz" are refused as axe's `valid-lang` and screen readers refuse them."""
     if not isinstance(tag, str) or not _BCP47.match(tag):
         return False
+    if subtags.simple(tag) is not None:
+        return True  # `en`, `pt-BR`: langcodes' answer, without importing it (book.source.subtags)
     import langcodes
 
     try:
@@ -111,6 +113,9 @@ def text_direction(tag: str) -> str:
     likely subtags give its language (langcodes' `maximize`: `he` → `he-Hebr-IL`)."""
     if not is_valid_language_tag(tag):
         return "ltr"
+    simple = subtags.simple(tag)
+    if simple is not None:
+        return subtags.direction(*simple)
     import langcodes
 
     try:
@@ -258,6 +263,8 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
 
     for key in raw:
         if key not in KNOWN_KEYS:
+            import difflib  # only for a key that is not known
+
             guess = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
             c.warn(str(key), f"unknown front-matter key '{key}' is ignored",
                    f"did you mean '{guess[0]}'?" if guess else "see README for the keys")
@@ -375,6 +382,8 @@ def _accessibility(c: _Collector, value) -> Accessibility:
         return Accessibility()
     for key in value:
         if key not in ACCESSIBILITY_KEYS:
+            import difflib
+
             guess = difflib.get_close_matches(str(key), ACCESSIBILITY_KEYS, n=1)
             c.warn("accessibility", f"unknown key 'accessibility.{key}' is ignored",
                    f"did you mean '{guess[0]}'?" if guess else "see README for the keys")
