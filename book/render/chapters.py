@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import gc
 import pickle
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 from .. import cache as cachelib
 from ..errors import BookError
@@ -191,6 +189,14 @@ def _run_parallel(tasks, workers: int, meanwhile=None):
     """Outcomes of `tasks`, yielded in their order.  The longest chapters start first, so one long
     chapter at the end does not leave the other processes idle.  If the pool breaks (a worker
     killed, e.g. out of memory), what is left renders here."""
+    # Imported here: a rebuild from the cache starts no pool (multiprocessing costs ~9 ms to
+    # import).  Pillow is imported before the workers fork, so they share it instead of each
+    # importing it.
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
+
+    import PIL.Image  # noqa: F401, PLC0415
+
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=process_context())
     # What the workers inherit (every imported module, the source) is moved out of reach of the
     # garbage collector before they fork, as the `gc` documentation advises for fork without
