@@ -473,6 +473,7 @@ _BLOCKS = [
     "{{page={p}}}", "{{page={p}}}\n\n# Chapter {n}", "Text{{page={p}}} on a page.", "Page {{page={n}}} again.",
     "{{page=x{n}}}", "![A chart {n}.](images/red.png)\n\n::: description\nDescribed {n}.\n\n# Heading {n}\n:::",
     "![A chart.](images/red.png \"Chart\")\n\n::: description\n- point {n}\n:::",
+    "- ![A chart {n}.](images/red.png)\n\n    ::: description\n    In a list {n}.\n    :::",
 ]
 
 
