@@ -2,7 +2,8 @@
 (book.render.cut); the pieces render in parallel and are cached one by one.  The EPUB must be
 the bytes of rendering the file whole — with and without the cut, with and without the cache —
 on sources that put definitions far from their use, fenced code with `#` lines, repeated
-headings; an edit to one section renders that section only.  And `--jobs` bounds every pool a
+headings, print page markers and extended descriptions; an edit to one section renders that
+section only.  And `--jobs` bounds every pool a
 build uses.  (Speed itself is measured by benchmarks/run.py.)"""
 
 from __future__ import annotations
@@ -222,7 +223,8 @@ def test_page_numbers_and_extended_descriptions_cut_give_the_bytes_of_the_whole_
         assert desc.xpath("//x:a[@role='doc-backlink']/@href", namespaces=NS) == [f"{chapter}#c1-xd{n}-ref"]
     first = etree.fromstring(docs["EPUB/text/xd001-1.xhtml"].encode())
     # Its headings have the ids the whole file gives them (`Summary` is the file's third).
-    assert first.xpath("//x:h1/@id | //x:h2/@id", namespaces=NS) == ["c1-xd1-title", "inside-a-description", "summary_3"]
+    assert first.xpath("//x:h1/@id | //x:h2/@id", namespaces=NS) == ["c1-xd1-title", "inside-a-description",
+                                                                     "summary_3"]
     assert first.xpath("//x:a[text()='the paragraph with an id']/@href", namespaces=NS) == ["ch005.xhtml#intro"]
 
 
@@ -493,6 +495,7 @@ _BLOCKS = [
     "{{page={p}}}", "{{page={p}}}\n\n# Chapter {n}", "Text{{page={p}}} on a page.", "Page {{page={n}}} again.",
     "{{page=x{n}}}", "![A chart {n}.](images/red.png)\n\n::: description\nDescribed {n}.\n\n# Heading {n}\n:::",
     "![A chart.](images/red.png \"Chart\")\n\n::: description\n- point {n}\n:::",
+    "- ![A chart {n}.](images/red.png)\n\n    ::: description\n    In a list {n}.\n    :::",
 ]
 
 

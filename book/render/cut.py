@@ -471,7 +471,9 @@ def _description_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[i
     return spans
 
 
-_DESCRIPTION_OPEN = re.compile(r"(?m)^[ ]*:::[ ]*description[ ]*$")  # longdesc's, and indented ones
+# longdesc's, at the start of a line: one further in is code, or inside a list item, a quote or
+# a note, which Python-Markdown parses as a chunk of its own, ended by an unindented heading.
+_DESCRIPTION_OPEN = re.compile(r"(?m)^:::[ ]*description[ ]*$")
 _DESCRIPTION_CLOSE = re.compile(r"(?m)^:::[ ]*$")
 # A print page marker alone on its line (book.render.pagebreaks): a paragraph of its own, which
 # the `pages` pass puts inside the heading that follows it.
