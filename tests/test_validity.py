@@ -70,3 +70,29 @@ def test_book_check_fails_on_a_bad_book(tmp_path, capsys):
 
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False and any(v["rule"] == "image-alt" for v in data["ace"]["violations"])
+
+
+@pytest.mark.checkers
+def test_block_content_inside_a_link_in_a_paragraph_is_repaired(tmp_path):
+    """<a> is transparent (HTML §3.2.5.3): inside a paragraph it may hold phrasing content
+    only.  Raw HTML like `<p><a><div>` (found by tests/test_fuzz.py) is repaired, its text kept;
+    a block link where blocks are allowed stays a block link."""
+    import zipfile
+
+    from book import build
+
+    require("epubcheck")
+    src = tmp_path / "a.md"
+    src.write_text("---\ntitle: Links around blocks\nlang: en\n---\n\n# Links\n\n"
+                   "<p><a><div>inner block</div></a></p>\n\n"
+                   "Para <a><figure>a figure</figure></a> end.\n\n"
+                   "x <ins><a><ul><li>a list item</li></ul></a></ins> y\n\n"
+                   '<div><a href="https://example.org/"><div>a block link</div></a></div>\n', "utf-8")
+    out = tmp_path / "a.epub"
+    build(src, out)
+    with zipfile.ZipFile(out) as z:
+        body = z.read("EPUB/text/ch001.xhtml").decode("utf-8")
+    assert "<p><a>inner block</a></p>" in body and "<p>Para <a>a figure</a> end.</p>" in body
+    assert "a list item" in body and '<a href="https://example.org/"><div>a block link</div></a>' in body
+    report = checkers.run_epubcheck(out)
+    assert (report.fatals, report.errors, report.warnings) == (0, 0, 0), [str(m) for m in report.messages]

@@ -200,6 +200,19 @@ def _valid_container(el) -> bool:
     return True
 
 
+# Transparent elements (HTML §3.2.5.3): their content model is their parent's, so an <a> inside
+# a paragraph may hold phrasing content only ("<p><a><div>" is invalid, EPUBCheck RSC-005).
+TRANSPARENT = frozenset({"a", "ins", "del"})
+
+
+def _phrasing_context(el) -> bool:
+    """Whether `el`'s children must be phrasing content: `el` allows only that, or is
+    transparent inside something that allows only that."""
+    while el is not None and el.tag in TRANSPARENT:
+        el = el.getparent()
+    return el is not None and el.tag in PHRASING_ONLY
+
+
 def repair(root) -> None:
     """Rename or unwrap elements until every content model holds; text is never dropped."""
     changed = True
@@ -213,11 +226,11 @@ def repair(root) -> None:
                 continue
             tag = el.tag
             if tag in _PARENTS and parent.tag not in _PARENTS[tag]:
-                el.tag, changed = ("span" if parent.tag in PHRASING_ONLY else "div"), True
+                el.tag, changed = ("span" if _phrasing_context(parent) else "div"), True
                 el.attrib.pop("colspan", None), el.attrib.pop("rowspan", None), el.attrib.pop("scope", None)
             elif tag in _CONTAINERS and not _valid_container(el):
                 el.tag, changed = _CONTAINERS[tag][1], True
-            elif parent.tag in PHRASING_ONLY and tag not in PHRASING:
+            elif tag not in PHRASING and _phrasing_context(parent):
                 htmltree.drop_tag(el)
                 changed = True
             elif tag == "a" and any(a.tag == "a" for a in el.iterancestors()):
