@@ -94,6 +94,13 @@ INLINE_BITS = st.sampled_from([
     "\n    code\n", "\n| a | b |\n|---|:-:|\n| c | d |\n", "\n|x|\n|-|\n", "\n[^1]: a note\n    more\n",
     "\n> quote\n> > nested\n", "\n```\nfenced\n```\n", "\n## Head ##\n", "\n<div>raw</div>\n", "\t", "1) ",
     "\n[ref]: http://example.org 'T'\n",
+    # what book's fast paths for emphasis and links take, and what they must leave to the stock
+    # code (book.render.markdown._fast_emphasis, _fast_get_text, _fast_get_link)
+    "*a*", "**b c**", "_d_", "__e__", "***f***", "*g**", "**h*", "*i *", "* j*", "k*l*m", "n_o_p",
+    "*q*.", "(*r*)", "**s**,", "*t_u*", "_v*w_", "*x`*`y*", "`*z*`", "\\*a\\*", "*b\\*", "*[c](d)*",
+    "**[e](f)**", "[*g*](h)", "*i[^1]*", "[^1].", ".[^x]", "*j*[^1]", "[k](l)", "[m](n \"T\")", "[o](p 'T')",
+    "[q](<r s> \"T\")", "[t](u(v)w)", "[x [y] z](a)", "[b](c \"d)", "[e](f' g)", "[h]()", "[i] (j)", "[k]",
+    "[l][ref]", "[m][]", "![n](o)", "![p](q \"r\")", "[s](t\\))", "[u](&amp;v)", "[w\\]](x)", "[](y)", "![](z)", "[]", "](", ")(",
 ])
 
 
