@@ -66,6 +66,38 @@ def test_a_pattern_that_is_not_known_still_runs():
     assert "<del>gone</del>" in render.render("a ~~gone~~ b", md)
 
 
+def test_each_faster_search_finds_what_the_stock_regex_finds():
+    """book's stand-ins for slow stock regexes (book.render.markdown._EQUIVALENT_SEARCH) give the
+    same matches — spans and groups — on every string of up to 8 of the characters they look
+    at (and one other), from every start position."""
+    import itertools
+    import re
+
+    flags = re.DOTALL | re.UNICODE
+    for stock, faster in render._EQUIVALENT_SEARCH.items():
+        a, b = re.compile(stock, flags), re.compile(faster, flags)
+        alphabet = "".join(sorted({c for c in stock + faster if c in "\\`[]!"})) + "x"
+        for size in range(9 if len(alphabet) <= 4 else 8):
+            for chars in itertools.product(alphabet, repeat=size):
+                text = "".join(chars)
+                for pos in range(size + 1):
+                    found = [(m.span(), m.groups()) for m in a.finditer(text, pos)]
+                    assert found == [(m.span(), m.groups()) for m in b.finditer(text, pos)], (stock, text, pos)
+
+
+def test_the_faster_paths_are_taken_on_this_release():
+    """The fast paths are in use (on another release they are not, and the HTML is still the same)."""
+    _written_for_this_release()
+    md = render.new_markdown()
+    render.render("*a* [b](c)", md)
+    inline = md.treeprocessors["inline"]
+    if not render._LEAN:
+        pytest.skip("the fast paths are written for another release of Python-Markdown")
+    assert sum(r is not None for r in inline._search) == 4
+    assert md.inlinePatterns["link"].getLink.__qualname__.startswith("_fast_get_link")
+    assert md.inlinePatterns["em_strong"].handleMatch.__qualname__.startswith("_fast_emphasis")
+
+
 SOURCES = sorted(p for p in (ROOT / "content").rglob("*.md")) + sorted((ROOT / "tests" / "sources").rglob("*.md"))
 
 
