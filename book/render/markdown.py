@@ -98,6 +98,7 @@ def _needs(name: str, pattern) -> frozenset[str] | None:
 # release its own methods run.
 _LEAN = markdown.__version__ in ("3.11.3",)
 _STOCK_APPLY = treeprocessors.InlineProcessor._InlineProcessor__applyPattern
+_STOCK_PLACEHOLDERS = treeprocessors.InlineProcessor._InlineProcessor__processPlaceholders
 
 
 # Regular expressions of stock inline patterns that find exactly the same matches (the same
@@ -164,15 +165,35 @@ class _PrefilteredInline(treeprocessors.InlineProcessor):
             plan = self._plan(present, patternIndex)
         if not plan:
             return data
-        patterns = self._patterns
+        patterns, needs = self._patterns, self._needs
         apply = self._InlineProcessor__applyPattern
         for i in plan:
             # A pattern runs until it no longer matches, each time from after its last match;
-            # then the next one runs from the start of the text.
+            # then the next one runs from the start of the text.  Every match of a pattern with a
+            # known need holds that need at or after where the match starts, so when no need is
+            # left after `start` the next search would find nothing: it is not made.
+            need = needs[i]
             matched, start = True, 0
             while matched:
                 data, matched, start = apply(patterns[i], data, i, start)
+                if matched and need is not None and all(data.find(n, start) == -1 for n in need):
+                    break
         return data
+
+    # Overrides InlineProcessor.__processPlaceholders (name-mangled): text without a placeholder
+    # (most text: every plain paragraph, the text inside most inline elements) is what the stock
+    # loop's one step does with it — linked to the parent's text or tail — without the loop.
+    def _InlineProcessor__processPlaceholders(self, data, parent, isText: bool = True):
+        if not _LEAN or not data or util.INLINE_PLACEHOLDER_PREFIX in data:
+            return _STOCK_PLACEHOLDERS(self, data, parent, isText)
+        text = data[0:]
+        if isinstance(data, util.AtomicString):
+            text = util.AtomicString(text)  # kept atomic, as the stock code keeps it
+        if isText:
+            parent.text = parent.text + text if parent.text else text
+        else:
+            parent.tail = parent.tail + text if parent.tail else text
+        return []
 
     # Overrides InlineProcessor.__applyPattern (name-mangled): the stock steps, without the
     # calls that cost more than the work (the placeholder made in two helper calls, a type name
@@ -316,6 +337,31 @@ def _speed_up_patterns(md: markdown.Markdown) -> None:
                 pattern.getLink = _fast_get_link(pattern)
         elif kind is getattr(inlinepatterns, "DelimiterProcessor", None):
             pattern.handleMatch = _fast_emphasis(pattern)
+    unescape = md.treeprocessors["unescape"] if "unescape" in md.treeprocessors else None
+    if type(unescape) is treeprocessors.UnescapeTreeprocessor and list(md.treeprocessors)[-1] is unescape:
+        unescape.run = _fast_unescape(unescape)
+
+
+def _fast_unescape(processor):
+    """UnescapeTreeprocessor.run puts back the characters escaped with a backslash (held as
+    STX digits ETX) in every text, tail and attribute of the document, a regex substitution each;
+    text without STX is left as it is, which is what the substitution gives.  (It is the last
+    tree step, before the serializer: a text left an AtomicString instead of becoming a plain
+    string serialises the same.)"""
+    unescape = processor.unescape
+
+    def run(root) -> None:
+        for elem in root.iter():
+            text = elem.text
+            if text and not elem.tag == "code" and util.STX in text:
+                elem.text = unescape(text)
+            tail = elem.tail
+            if tail and util.STX in tail:
+                elem.tail = unescape(tail)
+            for key, value in elem.items():
+                if value is not None and util.STX in value:
+                    elem.set(key, unescape(value))
+    return run
 
 
 # The same for block processors: what a block must contain for the processor to take it.  Each
