@@ -11,7 +11,11 @@ Python-Markdown with the extensions the contract names.  Two deliberate changes 
 And changes to how it runs, not to what it gives (issue 6: Python-Markdown was three quarters of
 a large book's build): :class:`_PrefilteredInline` skips an inline pattern, and
 :func:`_prefilter_blocks` a block processor, when the text cannot contain a match; a tag's
-block-level answer is remembered.  tests/test_render.py holds them to Python-Markdown's own output.
+block-level answer is remembered.  For text dense with inline markup (issue 13), the common
+cases of emphasis and of a link's ``[text](href)`` take fast paths that give the stock result,
+slow regexes are replaced by equivalent fast ones, and a few steps of the inline processor are
+leaner — on the Python-Markdown release they were read from (:data:`_LEAN`); any other runs its
+own code.  tests/test_render.py holds them all to Python-Markdown's own output.
 """
 
 from __future__ import annotations
@@ -93,9 +97,10 @@ def _needs(name: str, pattern) -> frozenset[str] | None:
     return frozenset(known[1]) if known and known[0] == regex else None
 
 
-# The Python-Markdown release whose inline processor (markdown.treeprocessors.InlineProcessor)
-# the lean methods of _PrefilteredInline were written from, step by step; under any other
-# release its own methods run.
+# The Python-Markdown release whose code the lean methods of _PrefilteredInline, the fast paths
+# of its patterns and the equivalent regexes below were written from, step by step (its
+# markdown.treeprocessors.InlineProcessor, LinkInlineProcessor.getText/getLink,
+# DelimiterProcessor.handleMatch, UnescapeTreeprocessor); under any other release its own code runs.
 _LEAN = markdown.__version__ in ("3.11.3",)
 _STOCK_APPLY = treeprocessors.InlineProcessor._InlineProcessor__applyPattern
 _STOCK_PLACEHOLDERS = treeprocessors.InlineProcessor._InlineProcessor__processPlaceholders
@@ -235,7 +240,6 @@ class _PrefilteredInline(treeprocessors.InlineProcessor):
         return data[:start] + placeholder + data[end:], True, start + len(placeholder)
 
 
-
 # Faster equivalents of three pieces of Python-Markdown's inline patterns, for the common case
 # only; anything else goes to the stock method (issue 13: emphasis and links were two thirds of
 # the inline time of a text dense with them).  Each takes the case only when the stock method,
@@ -295,6 +299,8 @@ def _fast_emphasis(processor):
     def handle_match(m, data: str):
         if processor.regions:
             return stock(m, data)  # a cached region from the last match is returned first
+        if processor.delimiters is not delimiters or len(delimiters) != len(tokens):
+            return stock(m, data)  # a delimiter was added or removed since: `next_token` is stale
         p = m.start(0)
         delim = delimiters.get(data[p])
         if delim is None or delim.tag_count != 2 or delim.double or delim.max_size != 2:
