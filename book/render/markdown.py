@@ -409,16 +409,23 @@ def _prefilter_blocks(md: markdown.Markdown) -> None:
     have given the block back), so the tree is the same."""
     parser = md.parser
     chain: list = []
+    triggers: list = []  # every processor's needs, each looked for once per block
 
     def parse_blocks(parent, blocks) -> None:
         if not chain:
             reg = parser.blockprocessors
             names = {reg.get_index_for_name(n): n for n in _BLOCK_NEEDS if n in reg}
-            chain.extend((p, _block_needs(names.get(i, ""), p)) for i, p in enumerate(reg))
+            for i, p in enumerate(reg):
+                needs = _block_needs(names.get(i, ""), p)
+                chain.append((p, None if needs is None else frozenset(needs)))
+            triggers.extend(frozenset().union(*(needs for _p, needs in chain if needs)))
+        seen, present = None, frozenset()
         while blocks:
             for processor, needs in chain:
                 block = blocks[0]
-                if needs is not None and not any(n in block for n in needs):
+                if block is not seen:
+                    seen, present = block, frozenset([t for t in triggers if t in block])
+                if needs is not None and needs.isdisjoint(present):
                     continue
                 if processor.test(parent, block):
                     if processor.run(parent, blocks) is not False:  # True or None: taken
