@@ -28,6 +28,7 @@ from pathlib import Path
 # book.transform.MARK (U+E000, removed from every source text): a placeholder's value starting
 # with it is a path, not an id.  Not imported, so transform can import this module.
 PATH = "\ue000"
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 def placeholder(href: str) -> str | None:
@@ -37,7 +38,7 @@ def placeholder(href: str) -> str | None:
         return href[1:] if len(href) > 1 else None
     if href.startswith("\ue000"):  # a placeholder book made itself (book.render.passes.DIRECT)
         return None
-    if not href or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", href):
+    if not href or _SCHEME.match(href):
         return None
     return PATH + href
 

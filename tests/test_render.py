@@ -66,6 +66,38 @@ def test_a_pattern_that_is_not_known_still_runs():
     assert "<del>gone</del>" in render.render("a ~~gone~~ b", md)
 
 
+def test_each_faster_search_finds_what_the_stock_regex_finds():
+    """book's stand-ins for slow stock regexes (book.render.markdown._EQUIVALENT_SEARCH) give the
+    same matches — spans and groups — on every string of up to 8 of the characters they look
+    at (and one other), from every start position."""
+    import itertools
+    import re
+
+    flags = re.DOTALL | re.UNICODE
+    for stock, faster in render._EQUIVALENT_SEARCH.items():
+        a, b = re.compile(stock, flags), re.compile(faster, flags)
+        alphabet = "".join(sorted({c for c in stock + faster if c in "\\`[]!"})) + "x"
+        for size in range(9 if len(alphabet) <= 4 else 8):
+            for chars in itertools.product(alphabet, repeat=size):
+                text = "".join(chars)
+                for pos in range(size + 1):
+                    found = [(m.span(), m.groups()) for m in a.finditer(text, pos)]
+                    assert found == [(m.span(), m.groups()) for m in b.finditer(text, pos)], (stock, text, pos)
+
+
+def test_the_faster_paths_are_taken_on_this_release():
+    """The fast paths are in use (on another release they are not, and the HTML is still the same)."""
+    _written_for_this_release()
+    md = render.new_markdown()
+    render.render("*a* [b](c)", md)
+    inline = md.treeprocessors["inline"]
+    if not render._LEAN:
+        pytest.skip("the fast paths are written for another release of Python-Markdown")
+    assert sum(r is not None for r in inline._search) == 4
+    assert md.inlinePatterns["link"].getLink.__qualname__.startswith("_fast_get_link")
+    assert md.inlinePatterns["em_strong"].handleMatch.__qualname__.startswith("_fast_emphasis")
+
+
 SOURCES = sorted(p for p in (ROOT / "content").rglob("*.md")) + sorted((ROOT / "tests" / "sources").rglob("*.md"))
 
 
@@ -94,6 +126,14 @@ INLINE_BITS = st.sampled_from([
     "\n    code\n", "\n| a | b |\n|---|:-:|\n| c | d |\n", "\n|x|\n|-|\n", "\n[^1]: a note\n    more\n",
     "\n> quote\n> > nested\n", "\n```\nfenced\n```\n", "\n## Head ##\n", "\n<div>raw</div>\n", "\t", "1) ",
     "\n[ref]: http://example.org 'T'\n",
+    # what book's fast paths for emphasis and links take, and what they must leave to the stock
+    # code (book.render.markdown._fast_emphasis, _fast_get_text, _fast_get_link)
+    "*a*", "**b c**", "_d_", "__e__", "***f***", "*g**", "**h*", "*i *", "* j*", "k*l*m", "n_o_p",
+    "*q*.", "(*r*)", "**s**,", "*t_u*", "_v*w_", "*x`*`y*", "`*z*`", "\\*a\\*", "*b\\*", "*[c](d)*",
+    "**[e](f)**", "[*g*](h)", "*i[^1]*", "[^1].", ".[^x]", "*j*[^1]", "[k](l)", "[m](n \"T\")", "[o](p 'T')",
+    "[q](<r s> \"T\")", "[t](u(v)w)", "[x [y] z](a)", "[b](c \"d)", "[e](f' g)", "[h]()", "[i] (j)", "[k]",
+    "[l][ref]", "[m][]", "![n](o)", "![p](q \"r\")", "[s](t\\))", "[u](&amp;v)", "[w\\]](x)", "[](y)", "![](z)", "[]", "](", ")(",
+    "\nT\n:\tD\n", "a: b", "::: description\n", "\n:::\n", "*a `*b*` c*", "**`[d](e)`**", "[`*f*`](g)", "*h &amp; `&lt;`*", "_i `\\*j\\*` k_",
 ])
 
 

@@ -95,7 +95,8 @@ class _DescriptionBlock(BlockProcessor):
     Markdown in between; the blank lines inside do not end it."""
 
     def test(self, parent, block):
-        return bool(_OPEN.match(block.split("\n", 1)[0]))
+        # _OPEN needs the block to start with `:::`: asked first, before the block is split
+        return block.startswith(":::") and bool(_OPEN.match(block.split("\n", 1)[0]))
 
     def run(self, parent, blocks):
         first = blocks.pop(0)

@@ -11,7 +11,11 @@ Python-Markdown with the extensions the contract names.  Two deliberate changes 
 And changes to how it runs, not to what it gives (issue 6: Python-Markdown was three quarters of
 a large book's build): :class:`_PrefilteredInline` skips an inline pattern, and
 :func:`_prefilter_blocks` a block processor, when the text cannot contain a match; a tag's
-block-level answer is remembered.  tests/test_render.py holds them to Python-Markdown's own output.
+block-level answer is remembered.  For text dense with inline markup (issue 13), the common
+cases of emphasis and of a link's ``[text](href)`` take fast paths that give the stock result,
+slow regexes are replaced by equivalent fast ones, and a few steps of the inline processor are
+leaner — on the Python-Markdown release they were read from (:data:`_LEAN`); any other runs its
+own code.  tests/test_render.py holds them all to Python-Markdown's own output.
 """
 
 from __future__ import annotations
@@ -93,6 +97,42 @@ def _needs(name: str, pattern) -> frozenset[str] | None:
     return frozenset(known[1]) if known and known[0] == regex else None
 
 
+# The Python-Markdown release whose code the lean methods of _PrefilteredInline, the fast paths
+# of its patterns and the equivalent regexes below were written from, step by step (its
+# markdown.treeprocessors.InlineProcessor, LinkInlineProcessor.getText/getLink,
+# DelimiterProcessor.handleMatch, UnescapeTreeprocessor); under any other release its own code runs.
+_LEAN = markdown.__version__ in ("3.11.3",)
+_STOCK_APPLY = treeprocessors.InlineProcessor._InlineProcessor__applyPattern
+_STOCK_PLACEHOLDERS = treeprocessors.InlineProcessor._InlineProcessor__processPlaceholders
+
+
+# Regular expressions of stock inline patterns that find exactly the same matches (the same
+# spans and groups from any start position) much faster: a pattern that begins with a
+# lookbehind makes Python's `re` try the lookbehind at every character of the text (a link
+# search took 13 µs over a 600-character paragraph); the same test made after the first
+# character lets `re` jump to that character (0.3 µs).  tests/test_render.py compares each
+# pair on every string of up to 8 characters of the characters they look at.
+_EQUIVALENT_SEARCH = {
+    # `[` not after `!` (links and references): `[`, then "the two characters are not `![`"
+    r"(?<!\!)\[": r"\[(?<!\!\[)",
+    # backtick: an even run of backslashes not after a backslash, before a backtick; or a
+    # backtick not after a backslash
+    r"(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)`)": r"(\\(?<!\\\\)\\(?:\\{2})*)(?=`)|`(?<!\\`)",
+}
+
+
+def _faster_search(pattern):
+    """The faster equivalent of `pattern`'s regular expression (compiled with the same flags:
+    Python-Markdown's DOTALL and UNICODE), or None."""
+    if not _LEAN or type(pattern).getCompiledRegExp is not inlinepatterns.Pattern.getCompiledRegExp:
+        return None
+    own = getattr(pattern, "compiled_re", None)
+    faster = _EQUIVALENT_SEARCH.get(getattr(own, "pattern", None))
+    if faster is None or own.flags != re.compile(own.pattern, re.DOTALL | re.UNICODE).flags:
+        return None
+    return re.compile(faster, own.flags)
+
+
 class _PrefilteredInline(treeprocessors.InlineProcessor):
     """Python-Markdown's inline processor, which tries every inline pattern (15 of them) on every
     piece of text, one regex search and several Python calls each, although most patterns cannot
@@ -105,28 +145,229 @@ class _PrefilteredInline(treeprocessors.InlineProcessor):
         self._patterns = [reg[i] for i in range(len(reg))]  # in priority order, looked up once
         names = {reg.get_index_for_name(name): name for name in (*_NEEDS, "html") if name in reg}
         self._needs = [_needs(names.get(i, ""), p) for i, p in enumerate(self._patterns)]
-        self._triggers = frozenset().union(*(n for n in self._needs if n))
+        self._triggers = tuple(frozenset().union(*(n for n in self._needs if n)))
+        self._plans: dict = {}
+        self._search = [_faster_search(p) for p in self._patterns]
         return super().run(tree, ancestors)
+
+    def _plan(self, present: frozenset, first: int) -> tuple:
+        """The patterns, from `first` on, that text holding exactly the triggers `present` can
+        match: those whose need it meets, and those with no known need."""
+        plan = tuple(i for i in range(first, len(self._patterns))
+                     if self._needs[i] is None or not self._needs[i].isdisjoint(present))
+        self._plans[present, first] = plan
+        return plan
 
     # Overrides InlineProcessor.__handleInline (name-mangled); same contract.
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
         if isinstance(data, util.AtomicString):
             return data
-        patterns, needs = self._patterns, self._needs
         # Looked up once: a match only ever replaces text with a placeholder (STX, letters,
         # digits, ETX), so no substring appears later that was not there now.
-        present = {t for t in self._triggers if t in data}
+        present = frozenset([t for t in self._triggers if t in data])
+        plan = self._plans.get((present, patternIndex))
+        if plan is None:
+            plan = self._plan(present, patternIndex)
+        if not plan:
+            return data
+        patterns, needs = self._patterns, self._needs
         apply = self._InlineProcessor__applyPattern
-        start = 0
-        while patternIndex < len(patterns):
-            need = needs[patternIndex]
-            if need is not None and need.isdisjoint(present):
-                patternIndex, start = patternIndex + 1, 0
-                continue
-            data, matched, start = apply(patterns[patternIndex], data, patternIndex, start)
-            if not matched:
-                patternIndex += 1
+        for i in plan:
+            # A pattern runs until it no longer matches, each time from after its last match;
+            # then the next one runs from the start of the text.  Every match of a pattern with a
+            # known need holds that need at or after where the match starts, so when no need is
+            # left after `start` the next search would find nothing: it is not made.
+            need = needs[i]
+            matched, start = True, 0
+            while matched:
+                data, matched, start = apply(patterns[i], data, i, start)
+                if matched and need is not None and all(data.find(n, start) == -1 for n in need):
+                    break
         return data
+
+    # Overrides InlineProcessor.__processPlaceholders (name-mangled): text without a placeholder
+    # (most text: every plain paragraph, the text inside most inline elements) is what the stock
+    # loop's one step does with it — linked to the parent's text or tail — without the loop.
+    def _InlineProcessor__processPlaceholders(self, data, parent, isText: bool = True):
+        if not _LEAN or not data or util.INLINE_PLACEHOLDER_PREFIX in data:
+            return _STOCK_PLACEHOLDERS(self, data, parent, isText)
+        text = data[0:]
+        if isinstance(data, util.AtomicString):
+            text = util.AtomicString(text)  # kept atomic, as the stock code keeps it
+        if isText:
+            parent.text = parent.text + text if parent.text else text
+        else:
+            parent.tail = parent.tail + text if parent.tail else text
+        return []
+
+    # Overrides InlineProcessor.__applyPattern (name-mangled): the stock steps, without the
+    # calls that cost more than the work (the placeholder made in two helper calls, a type name
+    # asked for and dropped, `isString` of an element) — only on the release it was read from.
+    def _InlineProcessor__applyPattern(self, pattern, data: str, patternIndex: int, startIndex: int = 0):
+        if not _LEAN or not isinstance(pattern, inlinepatterns.InlineProcessor):
+            return _STOCK_APPLY(self, pattern, data, patternIndex, startIndex)
+        for exclude in pattern.ANCESTOR_EXCLUDES:
+            if exclude.lower() in self.ancestors:
+                return data, False, 0
+        handle = pattern.handleMatch
+        regex = self._search[patternIndex] if self._patterns[patternIndex] is pattern else None
+        # handleMatch may turn a match down; the next one is tried, until none is left.
+        for match in (regex or pattern.getCompiledRegExp()).finditer(data, startIndex):
+            node, start, end = handle(match, data)
+            if start is not None and end is not None:
+                break
+        else:
+            return data, False, 0
+        if node is None:
+            return data, True, end
+        if not isinstance(node, str) and not isinstance(node.text, util.AtomicString):
+            # The element's own text and its children's run the patterns after this one; the
+            # children's tails, this one and those after it.
+            ancestors = self.ancestors
+            handle_inline = self._InlineProcessor__handleInline
+            for child in [node, *node]:
+                if child.text:
+                    ancestors.append(child.tag.lower())
+                    child.text = handle_inline(child.text, patternIndex + 1)
+                    ancestors.pop()
+                if child.tail:
+                    child.tail = handle_inline(child.tail, patternIndex)
+        stash = self.stashed_nodes
+        key = "%04d" % len(stash)
+        placeholder = util.INLINE_PLACEHOLDER % key
+        stash[key] = node
+        # The next search starts just past the placeholder (the stock processor does the same).
+        return data[:start] + placeholder + data[end:], True, start + len(placeholder)
+
+
+# Faster equivalents of three pieces of Python-Markdown's inline patterns, for the common case
+# only; anything else goes to the stock method (issue 13: emphasis and links were two thirds of
+# the inline time of a text dense with them).  Each takes the case only when the stock method,
+# read step by step, gives exactly this result; tests/test_render.py compares the HTML.
+
+_BRACKET = re.compile(r"[\[\]]")
+_LINK_STOP = re.compile(r"""[()'"]""")
+
+
+def _fast_get_text(pattern):
+    """LinkInlineProcessor.getText (`[text]` of a link, image or reference, nested brackets
+    counted) walks the text a character at a time; when the first bracket after `index` is the
+    closing one, its answer is the text up to it, and the index after it."""
+    stock = pattern.getText
+
+    def get_text(data: str, index: int):
+        m = _BRACKET.search(data, index)
+        if m is not None and m.group() == "]":
+            return data[index:m.start()], m.end(), True
+        return stock(data, index)
+    return get_text
+
+
+def _fast_get_link(pattern):
+    """LinkInlineProcessor.getLink (`(href "title")`, nested parentheses and quotes tracked) also
+    walks a character at a time; when no `<href>` form matched and the first parenthesis or quote
+    after the opening one is `)`, its walk closes the link there with no title: the href is the
+    text up to it, unescaped and stripped, as the stock code does it."""
+    stock = pattern.getLink
+
+    def get_link(data: str, index: int):
+        m = pattern.RE_LINK.match(data, pos=index)
+        if m is not None and not m.group(1):
+            start = m.end()
+            stop = _LINK_STOP.search(data, start)
+            if stop is not None and stop.group() == ")":
+                return pattern.unescape(data[start:stop.start()]).strip(), None, stop.end(), True
+        return stock(data, index)
+    return get_link
+
+
+def _fast_emphasis(processor):
+    """DelimiterProcessor.handleMatch (`*em*`, `**strong**`, `_em_`, nested runs, the rule of 3)
+    pairs runs of `*` and `_` on stacks, a character at a time.  The common case is one run of 1
+    or 2 delimiters that can open, then text with no `*` or `_`, then a run of the same delimiter
+    and length that can close: the stock code pairs the two into one region, builds one `em`
+    (1) or `strong` (2) holding the text between, and, with nothing left over, resets its state —
+    which is where it started, as it holds no unpaired run or cached region between matches
+    (`regions` empty means reset).  Openers and closers are classified by the stock regexes."""
+    stock = processor.handleMatch
+    delimiters = processor.delimiters
+    tokens = tuple(delimiters)
+    if not all(len(t) == 1 for t in tokens):
+        return stock
+    next_token = re.compile("|".join(map(re.escape, tokens)))
+
+    def handle_match(m, data: str):
+        if processor.regions:
+            return stock(m, data)  # a cached region from the last match is returned first
+        if processor.delimiters is not delimiters or len(delimiters) != len(tokens):
+            return stock(m, data)  # a delimiter was added or removed since: `next_token` is stale
+        p = m.start(0)
+        delim = delimiters.get(data[p])
+        if delim is None or delim.tag_count != 2 or delim.double or delim.max_size != 2:
+            return stock(m, data)
+        opener = processor.get_match(data, p)
+        if opener is None or opener.lastgroup[0] == "e":
+            return stock(m, data)
+        n = opener.end(0) - p
+        if n > 2:
+            return stock(m, data)
+        after = opener.end(0)
+        following = next_token.search(data, after)
+        if following is None or following.group() != delim.token:
+            return stock(m, data)
+        q = following.start()
+        closer = delim.boundary.match(data, q)
+        if closer is None or closer.lastgroup[0] not in "ea" or closer.end(0) - q != n:
+            return stock(m, data)
+        el = etree.Element(delim.tags[0] if n == 2 else delim.tags[1])
+        el.text = data[after:q]
+        return el, p, q + n
+    return handle_match
+
+
+def _speed_up_patterns(md: markdown.Markdown) -> None:
+    """Puts the fast paths above on the patterns that are exactly the stock ones, on the release
+    they were read from."""
+    if not _LEAN:
+        return
+    link_classes = (inlinepatterns.LinkInlineProcessor, inlinepatterns.ImageInlineProcessor,
+                    inlinepatterns.ReferenceInlineProcessor, inlinepatterns.ShortReferenceInlineProcessor,
+                    inlinepatterns.ImageReferenceInlineProcessor,
+                    inlinepatterns.ShortImageReferenceInlineProcessor)
+    for pattern in md.inlinePatterns:
+        kind = type(pattern)
+        if kind in link_classes:
+            if kind.getText is inlinepatterns.LinkInlineProcessor.getText:
+                pattern.getText = _fast_get_text(pattern)
+            if kind.getLink is inlinepatterns.LinkInlineProcessor.getLink:
+                pattern.getLink = _fast_get_link(pattern)
+        elif kind is getattr(inlinepatterns, "DelimiterProcessor", None):
+            pattern.handleMatch = _fast_emphasis(pattern)
+    unescape = md.treeprocessors["unescape"] if "unescape" in md.treeprocessors else None
+    if type(unescape) is treeprocessors.UnescapeTreeprocessor and list(md.treeprocessors)[-1] is unescape:
+        unescape.run = _fast_unescape(unescape)
+
+
+def _fast_unescape(processor):
+    """UnescapeTreeprocessor.run puts back the characters escaped with a backslash (held as
+    STX digits ETX) in every text, tail and attribute of the document, a regex substitution each;
+    text without STX is left as it is, which is what the substitution gives.  (It is the last
+    tree step, before the serializer: a text left an AtomicString instead of becoming a plain
+    string serialises the same.)"""
+    unescape = processor.unescape
+
+    def run(root) -> None:
+        for elem in root.iter():
+            text = elem.text
+            if text and not elem.tag == "code" and util.STX in text:
+                elem.text = unescape(text)
+            tail = elem.tail
+            if tail and util.STX in tail:
+                elem.tail = unescape(tail)
+            for key, value in elem.items():
+                if value is not None and util.STX in value:
+                    elem.set(key, unescape(value))
+    return run
 
 
 # The same for block processors: what a block must contain for the processor to take it.  Each
@@ -138,7 +379,7 @@ _BLOCK_NEEDS = {
     "setextheader": (r"^.*?\n(?:=+|-+)[ ]*(\n|$)", ("\n=", "\n-")),
     "hr": (r"^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))(?P=atomicgroup)[ ]*$",
            ("-", "_", "*")),
-    "deflist": (r"(^|\n)[ ]{0,3}:[ ]{1,3}(.*?)(\n|$)", (":",)),
+    "deflist": (r"(^|\n)[ ]{0,3}:[ ]{1,3}(.*?)(\n|$)", (": ",)),  # a colon and a space (not a URL's)
     "quote": (r"(^|\n)[ ]{0,3}>[ ]?(.*)", (">",)),
     # These three test every block and give it back from run() when their RE does not match.
     "footnote": (r"^[ ]{0,3}\[\^([^\]]*)\]:[ ]*(.*)$", ("[^",)),
@@ -168,16 +409,23 @@ def _prefilter_blocks(md: markdown.Markdown) -> None:
     have given the block back), so the tree is the same."""
     parser = md.parser
     chain: list = []
+    triggers: list = []  # every processor's needs, each looked for once per block
 
     def parse_blocks(parent, blocks) -> None:
         if not chain:
             reg = parser.blockprocessors
             names = {reg.get_index_for_name(n): n for n in _BLOCK_NEEDS if n in reg}
-            chain.extend((p, _block_needs(names.get(i, ""), p)) for i, p in enumerate(reg))
+            for i, p in enumerate(reg):
+                needs = _block_needs(names.get(i, ""), p)
+                chain.append((p, None if needs is None else frozenset(needs)))
+            triggers.extend(frozenset().union(*(needs for _p, needs in chain if needs)))
+        seen, present = None, frozenset()
         while blocks:
             for processor, needs in chain:
                 block = blocks[0]
-                if needs is not None and not any(n in block for n in needs):
+                if block is not seen:
+                    seen, present = block, frozenset([t for t in triggers if t in block])
+                if needs is not None and needs.isdisjoint(present):
                     continue
                 if processor.test(parent, block):
                     if processor.run(parent, blocks) is not False:  # True or None: taken
@@ -280,6 +528,7 @@ def new_markdown(fast: bool = True) -> markdown.Markdown:
             return answer
         md.is_block_level = is_block_level
         _prefilter_blocks(md)
+        _speed_up_patterns(md)
     return md
 
 

@@ -433,21 +433,23 @@ def _split(tree, ctx: Context) -> list[Part]:
         chunk: list[str] = []
         part = None
         for el in group:
-            for node in el.iter():
-                if not isinstance(node.tag, str):
-                    continue
-                if node.tag in HEADINGS and not node.get("id"):
-                    ctx.stats["auto_ids"] = ctx.stats.get("auto_ids", 0) + 1
-                    if ctx.facts is None:
-                        node.set("id", f"c{ctx.index}-h{ctx.stats['auto_ids']}")
-                    else:  # numbered on across the pieces of the chapter (book.render.cut.merge)
-                        node.set("id", f"{cut.PIECE_MARK}A{ctx.stats['auto_ids']}{cut.PIECE_MARK}")
-            for a in el.iter("a"):
-                # `#id` and local paths (`other.md#id`, `/about`) are resolved by book.links
-                # once every chapter is known.
-                target = links.placeholder(a.get("href", ""))
-                if target is not None:
-                    a.set("href", LINK + target)
+            # One walk of the element (lxml makes a Python object for each node it yields; four
+            # walks made four), before and after it is serialised.
+            nodes = [node for node in el.iter() if isinstance(node.tag, str)]
+            for node in nodes:
+                if node.tag in HEADINGS:
+                    if not node.get("id"):
+                        ctx.stats["auto_ids"] = ctx.stats.get("auto_ids", 0) + 1
+                        if ctx.facts is None:
+                            node.set("id", f"c{ctx.index}-h{ctx.stats['auto_ids']}")
+                        else:  # numbered on across the pieces of the chapter (book.render.cut.merge)
+                            node.set("id", f"{cut.PIECE_MARK}A{ctx.stats['auto_ids']}{cut.PIECE_MARK}")
+                elif node.tag == "a":
+                    # `#id` and local paths (`other.md#id`, `/about`) are resolved by book.links
+                    # once every chapter is known.
+                    target = links.placeholder(node.get("href", ""))
+                    if target is not None:
+                        node.set("href", LINK + target)
             text = _serialise([el], ctx)
             if part is None or (chunk and part.size + len(text) > MAX_DOCUMENT_BYTES):
                 if part is not None:
@@ -457,22 +459,21 @@ def _split(tree, ctx: Context) -> list[Part]:
                 parts.append(part)
             chunk.append(text)
             part.size += len(text) + 1
-            for node in el.iter():
-                if not isinstance(node.tag, str):
-                    continue
-                if node.get("id"):
-                    part.ids.add(node.get("id"))
+            for node in nodes:
+                ident = node.get("id")
+                if ident:
+                    part.ids.add(ident)
                 if node.tag in HEADINGS:
                     text_ = _heading_text(node)
-                    heading = Heading(int(node.tag[1]), text_, node.get("id"), ctx.locator.heading_line(text_))
+                    heading = Heading(int(node.tag[1]), text_, ident, ctx.locator.heading_line(text_))
                     part.headings.append(heading)
                     if title is None and el is first and node is el:
                         title = heading.text or ctx.book_title
                         part.title = title
-            for a in el.iter("a"):
-                href = a.get("href", "")
-                if href.startswith(LINK):
-                    part.links.add(href[len(LINK):])
+                elif node.tag == "a":
+                    href = node.get("href", "")
+                    if href.startswith(LINK):
+                        part.links.add(href[len(LINK):])
         part.body = "\n".join(chunk)
     return parts
 

@@ -75,13 +75,20 @@ _SAFE_SCHEMES = ("http", "https", "mailto", "tel")
 _ATTR_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*$")
 _DATA_NAME = re.compile(r"^data-[a-z0-9_.-]+$")
 _ALIGN = re.compile(r"^\s*text-align:\s*(left|right|center)\s*;?\s*$")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
+_SPACE = re.compile(r"\s")
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+# Elements the first walk of `sanitize` keeps as they are, wherever they are.
+_KEPT = HTML_ELEMENTS - UNSUPPORTED.keys() - DANGEROUS - UNWRAP
+_NO_ATTRS: frozenset = frozenset()
 
 
 def is_safe_url(url: str) -> bool:
     """True for relative URLs, fragments and http(s)/mailto/tel; false for javascript:, data:,
     vbscript: and any scheme a reading system could execute."""
-    u = re.sub(r"[\x00-\x20]", "", url or "")
-    m = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", u)
+    if ":" not in (url or ""):
+        return True  # no scheme (the test below needs a colon): relative or a fragment
+    m = _SCHEME.match(_CONTROL_OR_SPACE.sub("", url))
     return m is None or m.group(1).lower() in _SAFE_SCHEMES
 
 
@@ -93,6 +100,8 @@ def sanitize(root, report) -> None:
             _drop(el, keep_text=False)
             continue
         tag = el.tag.lower()
+        if tag in _KEPT:  # nothing below applies to it (the commonest case: asked first)
+            continue
         if el.getparent() is None:
             continue
         if tag in UNSUPPORTED:
@@ -107,9 +116,12 @@ def sanitize(root, report) -> None:
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        allowed = ELEMENT_ATTRS.get(el.tag, set())
-        for name in list(el.attrib):
-            value = el.attrib[name]
+        names = el.keys()  # a list made once: attributes are deleted below
+        if not names:
+            continue
+        allowed = ELEMENT_ATTRS.get(el.tag, _NO_ATTRS)
+        for name in names:
+            value = el.get(name)
             low = name.lower()
             if low.startswith("on"):
                 report(f"event handler '{name}' on <{el.tag}> was removed", "books carry no scripts", name)
@@ -130,7 +142,7 @@ def sanitize(root, report) -> None:
                 # kept; any other inline style could fight the reader's settings.
                 if el.tag not in ("th", "td") or not _ALIGN.match(value):
                     del el.attrib[name]
-            elif low == "id" and (not value.strip() or re.search(r"\s", value)):
+            elif low == "id" and (not value.strip() or _SPACE.search(value)):
                 del el.attrib[name]
             elif low in ("colspan", "rowspan", "span", "start", "value", "width", "height") and not value.strip().isdigit():
                 del el.attrib[name]
@@ -171,6 +183,9 @@ _PARENTS = {"li": {"ul", "ol"}, "dt": {"dl", "div"}, "dd": {"dl", "div"}, "tr": 
             "td": {"tr"}, "th": {"tr"}, "thead": {"table"}, "tbody": {"table"}, "tfoot": {"table"},
             "caption": {"table"}, "colgroup": {"table"}, "col": {"colgroup"}, "figcaption": {"figure"},
             "rt": {"ruby"}, "rp": {"ruby"}, "summary": {"details"}}
+# Phrasing elements no rule of `repair` applies to, wherever they are: not `a` (a link inside a
+# link), not one with required parents or children.
+_INLINE_LEAF = PHRASING - {"a"} - _PARENTS.keys() - _CONTAINERS.keys()
 
 
 def _valid_container(el) -> bool:
@@ -221,6 +236,8 @@ def repair(root) -> None:
         for el in list(root.iter()):
             if not isinstance(el.tag, str) or el is root:
                 continue
+            if el.tag in _INLINE_LEAF:  # phrasing content that no rule below changes
+                continue
             parent = el.getparent()
             if parent is None:
                 continue
@@ -233,7 +250,7 @@ def repair(root) -> None:
             elif tag not in PHRASING and _phrasing_context(parent):
                 htmltree.drop_tag(el)
                 changed = True
-            elif tag == "a" and any(a.tag == "a" for a in el.iterancestors()):
+            elif tag == "a" and next(el.iterancestors("a"), None) is not None:
                 htmltree.drop_tag(el)
                 changed = True
             elif tag == "figcaption" and parent.tag == "figure" and el is not parent[0] and el is not parent[-1]:

@@ -165,8 +165,12 @@ def check_lang(ctx, el, *needles: str) -> bool:
     return False
 
 
+_SPACES = re.compile(r"\s+")
+_URL_AS_TEXT = re.compile(r"(https?://|www\.)\S+")
+
+
 def _text(el) -> str:
-    return re.sub(r"\s+", " ", htmltree.text_content(el)).strip()
+    return _SPACES.sub(" ", htmltree.text_content(el)).strip()
 
 
 def check_tree(ctx, tree) -> None:
@@ -200,7 +204,7 @@ def check_tree(ctx, tree) -> None:
                 ctx.finding("link-empty", f"a link to '{el.get('href')}' has no text",
                             f"]({el.get('href')}", el.get("href"),
                             hint="write what the link leads to between the brackets: [text](url)")
-            elif text.lower().strip(" .!:") in _VAGUE or re.fullmatch(r"(https?://|www\.)\S+", text):
+            elif text.lower().strip(" .!:") in _VAGUE or _URL_AS_TEXT.fullmatch(text):
                 ctx.finding("link-vague", f"link text '{text[:60]}' does not say where it goes",
                             f"[{text}]", text,
                             hint="write link text that makes sense alone, e.g. [the NHS page on back pain](…)")
