@@ -318,6 +318,18 @@ def test_deep_nesting_and_bracket_storms_are_refused_with_their_line(tmp_path):
     with pytest.raises(BookError, match=r"s\.md:9: a paragraph with more than 5,000 '\['"):
         book.build(storm, tmp_path / "s.epub")
     assert time.monotonic() - started < 10
+    # Footnote definitions line after line are notes of their own, not one paragraph: an
+    # article's 6,000 notes build; a storm inside one note, or in lines that only look like
+    # link definitions, is still one paragraph's worth and refused.
+    notes = write(tmp_path / "n.md", FRONT + "# H\n\n" + "".join(f"Text.[^n{i}]\n\n" for i in range(6000))
+                  + "".join(f"[^n{i}]: Note [{i}].\n" for i in range(6000)))
+    assert book.build(notes, tmp_path / "n.epub").stats.chapters == 1
+    in_note = write(tmp_path / "i.md", FRONT + "# H\n\nText.[^a]\n\n[^a]: Fine.\n[^b]: " + "[" * 6000 + "\n")
+    with pytest.raises(BookError, match=r"i\.md:10: a paragraph with more than 5,000 '\['"):
+        book.build(in_note, tmp_path / "i.epub")
+    refs = write(tmp_path / "r.md", FRONT + "# H\n\n" + "".join(f"[a{i}]: x y [[[[[\n" for i in range(2000)))
+    with pytest.raises(BookError, match=r"r\.md:7: a paragraph with more than 5,000 '\['"):
+        book.build(refs, tmp_path / "r.epub")
     fenced = write(tmp_path / "f.md", FRONT + "# H\n\n```\n" + "".join("    " * i + "- x\n" for i in range(200))
                    + "```\n")
     book.build(fenced, tmp_path / "f.epub")  # code is text: its indentation is no nesting

@@ -24,6 +24,9 @@ MAX_BRACKETS = 5_000  # `[` in one paragraph (link parsing is quadratic: 4,000 t
 MAX_SECONDS = 60  # to render one chapter (a 20 MB chapter takes about 5 s)
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+# A footnote definition, as Python-Markdown's footnote block processor finds one: every such
+# line starts a note of its own, parsed on its own.
+_DEFINITION = re.compile(r"[ ]{0,3}\[\^[^\]]*\]:")
 _LIST_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)])[ \t]")
 _QUOTES = re.compile(r"^(?:[ \t]{0,3}>)+")
 
@@ -44,6 +47,10 @@ def check(chapter) -> None:
         if not line.strip():
             brackets, block_start = 0, None
             continue
+        if _DEFINITION.match(line):
+            # A footnote definition starts a block of its own, even right under another one:
+            # the 10,000 notes of a long article, defined line after line, are not one paragraph.
+            brackets, block_start = 0, number
         block_start = block_start or number
         depth = 0
         if (q := _QUOTES.match(line)) is not None:
