@@ -251,22 +251,29 @@ class ChapterCache:
                 deps, rendered = kept
                 if all(self._file_hash(relpath) == digest for relpath, digest in deps):
                     return rendered
-        if self.dir is None:
+        entry = self._entry(key)
+        if not (isinstance(entry, tuple) and len(entry) == 2):
             return None
-        path = self._path(key)
-        payload = read_signed_entry(path, MAGIC, key)
-        if payload is None:
-            return None
-        try:
-            deps, rendered = pickle.loads(payload)
-        except Exception:  # noqa: BLE001 - an unreadable entry is a miss
-            return None
+        deps, rendered = entry
         for relpath, digest in deps:
             if self._file_hash(relpath) != digest:
                 return None
-        _touch(path)
+        _touch(self._path(key))
         self.remember(key, rendered, deps)
         return rendered
+
+    def _entry(self, key: str):
+        """What the entry `key` holds, unpickled, or None (no cache folder; missing, foreign,
+        tampered or unreadable)."""
+        if self.dir is None:
+            return None
+        payload = read_signed_entry(self._path(key), MAGIC, key)
+        if payload is None:
+            return None
+        try:
+            return pickle.loads(payload)
+        except Exception:  # noqa: BLE001 - an unreadable entry is a miss
+            return None
 
     def remember(self, key: str, rendered, deps: list | None = None) -> None:
         """Keep `rendered` in memory (when there is one) for the next build of this process."""
@@ -318,13 +325,7 @@ class ChapterCache:
             self.memory.used_chapters.add(key)
             if key in self.memory.looks:
                 return self.memory.looks[key]
-        if self.dir is None:
-            return {}
-        payload = read_signed_entry(self._path(key), MAGIC, key)
-        try:
-            looks = pickle.loads(payload) if payload is not None else {}
-        except Exception:  # noqa: BLE001 - an unreadable entry is a miss
-            looks = {}
+        looks = self._entry(key)
         return looks if isinstance(looks, dict) else {}
 
     def keep_looks(self, chapter, looks: dict, changed: bool) -> None:

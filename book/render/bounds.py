@@ -17,6 +17,8 @@ import re
 import signal
 import threading
 
+from markdown.extensions.footnotes import FootnoteBlockProcessor
+
 from ..errors import SourceError
 
 MAX_NESTING = 100  # list or quote levels (Python-Markdown recursed past Python's limit at ~250)
@@ -24,9 +26,9 @@ MAX_BRACKETS = 5_000  # `[` in one paragraph (link parsing is quadratic: 4,000 t
 MAX_SECONDS = 60  # to render one chapter (a 20 MB chapter takes about 5 s)
 
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-# A footnote definition, as Python-Markdown's footnote block processor finds one: every such
-# line starts a note of its own, parsed on its own.
-_DEFINITION = re.compile(r"[ ]{0,3}\[\^[^\]]*\]:")
+# A footnote definition, found with Python-Markdown's own expression (its footnote block
+# processor's): every such line starts a note of its own, parsed on its own.
+_DEFINITION = FootnoteBlockProcessor.RE
 _LIST_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,9}[.)])[ \t]")
 _QUOTES = re.compile(r"^(?:[ \t]{0,3}>)+")
 

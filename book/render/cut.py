@@ -60,7 +60,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from markdown.extensions.fenced_code import FencedBlockPreprocessor
-from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.footnotes import FootnoteBlockProcessor, FootnoteExtension
 from markdown.extensions.toc import unique
 from markdown.treeprocessors import Treeprocessor
 
@@ -79,7 +79,7 @@ MIN_CUT_CHARS = 200_000
 PIECE_MARK = "\ue000"
 _ID_PLACEHOLDER = re.compile("\ue000([HAXRF])([0-9]+)\ue000")
 _NOTE_REF = re.compile(r"\[\^([^\]]*)\]")  # Python-Markdown's footnote reference pattern
-_DEF_AT = re.compile(r"[ ]{0,3}\[\^[^\]]*\][ ]*:")  # a reference that is the start of a definition
+_DEF_AT = FootnoteBlockProcessor.RE  # a reference that starts a definition: Python-Markdown's own test
 # A line that may start a footnote, link or abbreviation definition: what each of those block
 # processors' expressions needs (`[label]:` or `[^label]:` at most three spaces in, `*[` first).
 _DEF_LINE = re.compile(r"(?m)^(?:[ ]{0,3}\[[^\]]*\]:|\*\[)")
