@@ -204,6 +204,18 @@ class Memory:
         self.used_chapters, self.used_blobs = set(), set()
 
 
+def _know_images(rendered, deps: list) -> None:
+    """The pictures of a chapter loaded from an entry, for book.render.images.inspect: their
+    bytes are those the entry was made from (`deps`, checked), so their type and size too."""
+    if rendered.images:
+        from .render import images  # noqa: PLC0415 - book.render imports this module
+
+        digests = dict(deps)
+        for im in rendered.images:
+            if im.relpath in digests:
+                images.known(digests[im.relpath], im.media_type, im.width, im.height)
+
+
 class ChapterCache:
     """One cache folder.  `get` and `put` never raise for a cache problem; they miss.
     `directory` None: the memory of a long-running process only (a lone article in --watch)."""
@@ -258,6 +270,7 @@ class ChapterCache:
         for relpath, digest in deps:
             if self._file_hash(relpath) != digest:
                 return None
+        _know_images(rendered, deps)
         _touch(self._path(key))
         self.remember(key, rendered, deps)
         return rendered

@@ -85,7 +85,8 @@ def read_text(path: Path, name: str | None = None) -> str:
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
         raise SourceError("the file contains NUL bytes: it is not a text file", file=name)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # (Most files have no CR: one search of a character, not two copies of a long book.)
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def resolve_inside(root: Path, base: Path, ref: str, *, what: str, file: str,
@@ -153,12 +154,17 @@ def parse_yaml(text: str, file: str, offset: int = 0) -> tuple[dict, dict[str, i
 
 def split_front_matter(text: str, file: str) -> tuple[str | None, str, int]:
     """(front matter YAML or None, Markdown body, line where the body starts)."""
-    lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
+    # Line by line from the top: the front matter is a few lines of a text that may be a book.
+    end = text.find("\n")
+    if (text if end < 0 else text[:end]).strip() != "---":
         return None, text, 1
-    for i in range(1, len(lines)):
-        if lines[i].strip() in ("---", "..."):
-            return "\n".join(lines[1:i]), "\n".join(lines[i + 1:]), i + 2
+    first = start = end + 1  # the front matter's first line, and the line looked at
+    number = 2
+    while end >= 0:
+        end = text.find("\n", start)
+        if (text[start:] if end < 0 else text[start:end]).strip() in ("---", "..."):
+            return text[first:max(first, start - 1)], "" if end < 0 else text[end + 1:], number + 1
+        start, number = end + 1, number + 1
     raise SourceError("the front matter starting on line 1 is never closed", file=file, line=1,
                       hint="end it with a line holding only ---")
 
@@ -177,7 +183,7 @@ def load(path: str | Path) -> Source:
 def _load_file(p: Path) -> Source:
     name = display(p)
     text = read_text(p)
-    if not text.strip():
+    if text.isspace() or not text:  # (`not text.strip()` copied a whole book to find out)
         raise SourceError("the source is empty", file=name,
                           hint="start it with front matter: ---, title: ..., lang: ..., ---")
     fm, body, first = split_front_matter(text, name)
@@ -190,7 +196,7 @@ def _load_file(p: Path) -> Source:
                           file=name, line=lines.get("chapters"),
                           hint="put the chapters in a folder with book.yaml, or remove the key")
     meta, warnings = validate(raw, name, lines)
-    if not body.strip():
+    if body.isspace() or not body:
         raise SourceError("the article has no text after its front matter", file=name, line=first,
                           hint="write the article in Markdown below the closing ---")
     root = p.parent.resolve()
