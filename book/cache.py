@@ -163,9 +163,10 @@ def signing_key() -> bytes:
     return _hmac_key
 
 
-def chapter_key(chapter, settings: dict) -> str:
+def chapter_key(chapter, settings: dict, text_digest: str | None = None) -> str:
     """The cache key of one chapter rendered with `settings` (the keyword arguments of
-    `render_chapter`)."""
+    `render_chapter`).  `text_digest`: the SHA-256 of the chapter's text, when the caller has
+    it (the pieces of a long file, hashed by the plan of its cut), so it is not hashed twice."""
     if not settings.get("allow_remote"):
         # Where remote images would be kept changes nothing when none is fetched — and it is a
         # new temporary folder on each build of a lone article without a cache folder, whose
@@ -177,7 +178,10 @@ def chapter_key(chapter, settings: dict) -> str:
                       sort_keys=True, ensure_ascii=False)
     h = hashlib.sha256(head.encode("utf-8"))
     h.update(b"\0")
-    h.update(chapter.text.encode("utf-8", "surrogatepass"))
+    if text_digest is not None:
+        h.update(b"sha256:" + text_digest.encode("ascii"))
+    else:
+        h.update(chapter.text.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
@@ -271,7 +275,6 @@ class ChapterCache:
             if self._file_hash(relpath) != digest:
                 return None
         _know_images(rendered, deps)
-        _touch(self._path(key))
         self.remember(key, rendered, deps)
         return rendered
 
@@ -280,7 +283,7 @@ class ChapterCache:
         tampered or unreadable)."""
         if self.dir is None:
             return None
-        payload = read_signed_entry(self._path(key), MAGIC, key)
+        payload = read_signed_entry(self._path(key), MAGIC, key, touch=True)
         if payload is None:
             return None
         try:
@@ -405,12 +408,11 @@ class BlobCache:
         if self.dir is None:
             self.misses += 1
             return None
-        payload = read_signed_entry(self._path(key), self.MAGIC, key)
+        payload = read_signed_entry(self._path(key), self.MAGIC, key, touch=True)
         if payload is None:
             self.misses += 1
         else:
             self.hits += 1
-            _touch(self._path(key))
             self._remember(key, payload)
         return payload
 
@@ -430,9 +432,17 @@ class BlobCache:
 def _mac(name: str, payload: bytes) -> bytes:
     """HMAC-SHA256, under the user's key, of an entry's name and content: an entry is good only
     under the name it was written for."""
-    mac = hmac.new(signing_key(), name.encode("utf-8") + b"\0", hashlib.sha256)
+    global _mac_base
+    key = signing_key()
+    if _mac_base is None or _mac_base[0] is not key:
+        _mac_base = (key, hmac.new(key, digestmod=hashlib.sha256))  # (the key's pads, hashed once)
+    mac = _mac_base[1].copy()
+    mac.update(name.encode("utf-8") + b"\0")
     mac.update(payload)
     return mac.digest()
+
+
+_mac_base: tuple | None = None
 
 
 def signed_entry(magic: bytes, name: str, payload: bytes) -> bytes:
@@ -441,10 +451,11 @@ def signed_entry(magic: bytes, name: str, payload: bytes) -> bytes:
     return magic + _mac(name, payload) + payload
 
 
-def read_entry(path: Path, limit: int = MAX_ENTRY_BYTES) -> bytes | None:
+def read_entry(path: Path, limit: int = MAX_ENTRY_BYTES, touch=None) -> bytes | None:
     """The bytes of the cache file at `path`, or None unless it is a regular file (opened without
     following a symbolic link; a FIFO or device is never read, and never blocks) of at most
-    `limit` bytes."""
+    `limit` bytes.  `touch(data)`: whether the bytes are an entry to mark used, for prune()
+    (asked once in a while: prune counts in days)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
@@ -453,24 +464,41 @@ def read_entry(path: Path, limit: int = MAX_ENTRY_BYTES) -> bytes | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
             return None
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            # One byte more than the file had: a file still growing is seen as too large only
-            # past the limit.  (Reading `limit + 1` made a 256 MB buffer for each entry.)
-            data = f.read(min(st.st_size, limit) + 1)
-        return data if len(data) <= limit else None
+        # One byte more than the file had: a file still growing is seen as too large only past
+        # the limit.  (Reading `limit + 1` made a 256 MB buffer for each entry.)  os.read, not a
+        # file object: a rebuild reads hundreds of entries.
+        want = min(st.st_size, limit) + 1
+        chunks, got = [], 0
+        while got < want:
+            chunk = os.read(fd, want - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if len(data) > limit:
+            return None
+        if touch is not None and time.time() - st.st_mtime > _TOUCH_AFTER and touch(data):
+            os.utime(fd if os.utime in os.supports_fd else path)
+        return data
     except OSError:
         return None
     finally:
         os.close(fd)
 
 
-def read_signed_entry(path: Path, magic: bytes, name: str) -> bytes | None:
+_TOUCH_AFTER = 6 * 3600  # seconds: an entry used is marked used at most this often
+
+
+def read_signed_entry(path: Path, magic: bytes, name: str, touch: bool = False) -> bytes | None:
     """The payload of the entry `name` at `path` when it starts with `magic` and carries the
     user's signature for that name; None for anything else (missing, unreadable, not a regular
-    file, too large, foreign, tampered, renamed)."""
-    data = read_entry(path)
-    if data is None:
-        return None
+    file, too large, foreign, tampered, renamed).  `touch`: see read_entry."""
+    data = read_entry(path, touch=(lambda d: _signed_payload(d, magic, name) is not None) if touch else None)
+    return None if data is None else _signed_payload(data, magic, name)
+
+
+def _signed_payload(data: bytes, magic: bytes, name: str) -> bytes | None:
     n = len(magic)
     if not data.startswith(magic) or len(data) < n + 32:
         return None
@@ -478,13 +506,6 @@ def read_signed_entry(path: Path, magic: bytes, name: str) -> bytes | None:
     if not hmac.compare_digest(mac, _mac(name, payload)):
         return None
     return payload
-
-
-def _touch(path: Path) -> None:
-    try:
-        os.utime(path)  # recently used: kept by prune()
-    except OSError:
-        pass
 
 
 def write_entry(path: Path, data: bytes, top: Path) -> bool:

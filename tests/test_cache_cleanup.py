@@ -71,3 +71,27 @@ def test_a_cache_write_removes_dead_writers_files_only(tmp_path):
         live.communicate("\n", timeout=30)
     assert live.returncode == 0
     assert (folder / ("ab" + "2" * 62 + ".bin")).read_bytes() == b"partial" and not live_tmp.exists()
+
+
+def test_an_entry_used_is_marked_used_for_prune_and_a_foreign_one_is_not_read(tmp_path):
+    """prune() removes entries unused for PRUNE_AFTER_DAYS by their modification time: a read
+    marks an entry used (at most every few hours: a rebuild reads hundreds), so a book built
+    every week keeps its cache, even the entries it never writes again."""
+    import time
+
+    blobs = BlobCache(tmp_path)
+    assert blobs.put("k" * 64, b"bytes")
+    path = blobs._path("k" * 64)
+    old = time.time() - 10 * 86400
+    os.utime(path, (old, old))
+    assert blobs.get("k" * 64) == b"bytes"
+    assert path.stat().st_mtime > time.time() - 60  # used: marked now
+    recent = time.time() - 3600  # used an hour ago: not written to again
+    os.utime(path, (recent, recent))
+    assert BlobCache(tmp_path).get("k" * 64) == b"bytes"
+    assert abs(path.stat().st_mtime - recent) < 1
+    # A file that is not this user's entry is not read, and not marked used.
+    path.write_bytes(b"not an entry")
+    os.utime(path, (old, old))
+    assert BlobCache(tmp_path).get("k" * 64) is None
+    assert abs(path.stat().st_mtime - old) < 1

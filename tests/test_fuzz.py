@@ -119,3 +119,68 @@ def test_sample_of_fuzzed_books_pass_epubcheck():
         report = checkers.run_epubcheck(path)
         assert report.fatals == 0 and report.errors == 0 and report.warnings == 0, (
             path, [str(m) for m in report.messages])
+
+
+# -- the NCX written as text is lxml's serialisation of the same tree --------------------------
+
+def _ncx_by_lxml(meta, toc) -> bytes:
+    """toc.ncx built as lxml elements and pretty-printed: how book wrote it before it wrote the
+    text itself (book.package.documents.ncx_document), the reference the text must equal."""
+    from lxml import etree
+
+    from book.package.documents import NCX_NS, XML_LANG
+
+    root = etree.Element(f"{{{NCX_NS}}}ncx", nsmap={None: NCX_NS}, version="2005-1")
+    root.set(XML_LANG, meta.lang)
+    head = etree.SubElement(root, f"{{{NCX_NS}}}head")
+
+    def depth(entries):
+        return 1 + max((depth(e.children) for e in entries), default=0) if entries else 0
+
+    for name, content in (("dtb:uid", meta.identifier), ("dtb:depth", str(max(1, depth(toc)))),
+                          ("dtb:totalPageCount", "0"), ("dtb:maxPageNumber", "0")):
+        etree.SubElement(head, f"{{{NCX_NS}}}meta", name=name, content=content)
+    etree.SubElement(etree.SubElement(root, f"{{{NCX_NS}}}docTitle"), f"{{{NCX_NS}}}text").text = meta.title
+    nav_map = etree.SubElement(root, f"{{{NCX_NS}}}navMap")
+    counter = [0]
+
+    def add(parent, entries):
+        for e in entries:
+            counter[0] += 1
+            point = etree.SubElement(parent, f"{{{NCX_NS}}}navPoint", id=f"navpoint-{counter[0]}",
+                                     playOrder=str(counter[0]))
+            label = etree.SubElement(etree.SubElement(point, f"{{{NCX_NS}}}navLabel"), f"{{{NCX_NS}}}text")
+            label.text = e.title
+            etree.SubElement(point, f"{{{NCX_NS}}}content", src=e.href.removeprefix("../"))
+            add(point, e.children)
+
+    add(nav_map, toc)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+# Text as headings and metadata hold it after book.source.metadata.xml_safe: any character XML
+# allows, markup characters and white space often.
+_XML_TEXT = st.text(st.one_of(st.sampled_from(list("&<>\"' \t\n\r#/.é\u00a0\u2028\U0001f600]>")),
+                              st.characters(blacklist_categories=("Cs",), blacklist_characters="\ue000\ufffe\uffff",
+                                            min_codepoint=0x20)), max_size=12)
+
+
+@st.composite
+def _nav_tree(draw, depth=0):
+    from book.package.documents import NavEntry
+
+    count = draw(st.integers(0, 3 if depth < 3 else 0))
+    return [NavEntry(draw(_XML_TEXT), draw(st.sampled_from(["", "../"])) + "text/" + draw(_XML_TEXT),
+                     draw(_nav_tree(depth + 1))) for _ in range(count)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(title=_XML_TEXT, lang=st.sampled_from(["en", "pt-BR", "x\"<&"]), uid=_XML_TEXT, toc=_nav_tree())
+def test_the_ncx_text_is_lxml_serialisation_of_the_same_tree(title, lang, uid, toc):
+    from dataclasses import replace
+
+    from book.package.documents import ncx_document
+    from book.source.metadata import Metadata
+
+    meta = replace(Metadata(title="t", lang="en"), title=title, lang=lang, identifier=uid)
+    assert ncx_document(meta, toc) == _ncx_by_lxml(meta, toc)

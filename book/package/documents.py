@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from lxml import etree
 
 from ..source.metadata import Metadata
 from .l10n import labels, lang_attrs
@@ -101,31 +100,50 @@ def nav_document(meta: Metadata, toc: list[NavEntry], landmarks: list[tuple[str,
 
 def ncx_document(meta: Metadata, toc: list[NavEntry]) -> bytes:
     """toc.ncx for EPUB 2 reading systems and older e-ink devices (EPUB 3.3 allows it as a
-    non-nav resource); the same tree as the nav, with unique ids and play order."""
-    root = etree.Element(f"{{{NCX_NS}}}ncx", nsmap={None: NCX_NS}, version="2005-1")
-    root.set(XML_LANG, meta.lang)
-    head = etree.SubElement(root, f"{{{NCX_NS}}}head")
+    non-nav resource); the same tree as the nav, with unique ids and play order.
 
+    Written as text, in the layout lxml's pretty printer gives (the tests hold it to lxml's
+    serialisation of the same tree): a book of 2,000 headings took ~12 ms through lxml
+    elements, a tenth of a one-chapter rebuild in --watch (issue 13)."""
     def depth(entries):
         return 1 + max((depth(e.children) for e in entries), default=0) if entries else 0
 
+    out = ["<?xml version='1.0' encoding='utf-8'?>\n",
+           f'<ncx xmlns="{NCX_NS}" version="2005-1" xml:lang="{_attr(meta.lang)}">\n  <head>\n']
     for name, content in (("dtb:uid", meta.identifier), ("dtb:depth", str(max(1, depth(toc)))),
                           ("dtb:totalPageCount", "0"), ("dtb:maxPageNumber", "0")):
-        etree.SubElement(head, f"{{{NCX_NS}}}meta", name=name, content=content)
-    title = etree.SubElement(etree.SubElement(root, f"{{{NCX_NS}}}docTitle"), f"{{{NCX_NS}}}text")
-    title.text = meta.title
-    nav_map = etree.SubElement(root, f"{{{NCX_NS}}}navMap")
-    counter = [0]
+        out.append(f'    <meta name="{name}" content="{_attr(content)}"/>\n')
+    out.append(f"  </head>\n  <docTitle>\n    <text>{_text(meta.title)}</text>\n  </docTitle>\n")
+    counter = 0
 
-    def add(parent, entries):
+    def add(entries, indent):
+        nonlocal counter
         for e in entries:
-            counter[0] += 1
-            point = etree.SubElement(parent, f"{{{NCX_NS}}}navPoint", id=f"navpoint-{counter[0]}",
-                                     playOrder=str(counter[0]))
-            label = etree.SubElement(etree.SubElement(point, f"{{{NCX_NS}}}navLabel"), f"{{{NCX_NS}}}text")
-            label.text = e.title
-            etree.SubElement(point, f"{{{NCX_NS}}}content", src=e.href.removeprefix("../"))
-            add(point, e.children)
+            counter += 1
+            out.append(f'{indent}<navPoint id="navpoint-{counter}" playOrder="{counter}">\n'
+                       f"{indent}  <navLabel>\n{indent}    <text>{_text(e.title)}</text>\n{indent}  </navLabel>\n"
+                       f'{indent}  <content src="{_attr(e.href.removeprefix("../"))}"/>\n')
+            add(e.children, indent + "  ")
+            out.append(f"{indent}</navPoint>\n")
 
-    add(nav_map, toc)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    if toc:
+        out.append("  <navMap>\n")
+        add(toc, "    ")
+        out.append("  </navMap>\n</ncx>\n")
+    else:
+        out.append("  <navMap/>\n</ncx>\n")
+    return "".join(out).encode("utf-8")
+
+
+# What XML 1.0 serialisation escapes (as libxml2 does): in text, & < > and CR (a CR would read
+# back as a line feed, §2.11); in a double-quoted attribute value also " and the white space a
+# parser would normalise to a space (§3.3.3).  (Chained replaces: faster than str.translate on
+# short strings.)
+
+
+def _text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _attr(value: str) -> str:
+    return (_text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))

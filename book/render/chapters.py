@@ -60,12 +60,12 @@ def render_chapters(source, options: BuildOptions, stats: RenderStats, *, folder
         if known is not None and plan is not None:
             store.keep_looks(ch, plan.looks, changed=plan.looks.keys() != known.keys())
         if plan is None:
-            units.append((i, None, ch, {**settings, "index": i + 1}, ch.name))
+            units.append((i, None, ch, {**settings, "index": i + 1}, ch.name, None))
             continue
         plans[i] = plan
         for k, piece in enumerate(plan.pieces):
             units.append((i, k, piece.chapter, {**settings, "index": i + 1, "piece": piece.shared},
-                          f"{ch.name}#{k + 1}"))
+                          f"{ch.name}#{k + 1}", piece.digest))
     stats.chapters += len(units)
 
     rendered, keys = _render_units(units, store, options, stats, meanwhile, plans)
@@ -90,7 +90,7 @@ def render_chapters(source, options: BuildOptions, stats: RenderStats, *, folder
             # A piece saw what the plan did not assume: the chapter renders whole, the way
             # that is always right.
             ch = source.chapters[i]
-            results[i] = _render_units([(i, None, ch, {**settings, "index": i + 1}, ch.name)], store,
+            results[i] = _render_units([(i, None, ch, {**settings, "index": i + 1}, ch.name, None)], store,
                                        options, RenderStats(), None, {})[0][0]
     if memo is not None:
         options.memory.merged = memo[1]
@@ -104,9 +104,9 @@ def _render_units(units, store, options: BuildOptions, stats: RenderStats, meanw
     results: list = [None] * len(units)
     keys: list[str | None] = [None] * len(units)
     todo: list[int] = []
-    for n, (_i, _k, ch, unit_settings, name) in enumerate(units):
+    for n, (_i, _k, ch, unit_settings, name, digest) in enumerate(units):
         if store is not None:
-            keys[n] = cachelib.chapter_key(ch, unit_settings)
+            keys[n] = cachelib.chapter_key(ch, unit_settings, digest)
             hit = store.get(keys[n], name)
             if hit is not None:
                 results[n] = hit

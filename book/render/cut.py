@@ -124,6 +124,7 @@ class Piece:
     chapter: Chapter  # the piece's text as a chapter of its own, from line 1
     line: int  # the line of the file it starts on
     shared: Shared
+    digest: str | None = None  # the SHA-256 of the piece's text, when planning hashed that text
 
 
 @dataclass
@@ -396,9 +397,10 @@ def plan(chapter: Chapter, split_level: int, known: dict | None = None) -> Plan 
     del norm
     known = known if known is not None else {}
     looks: dict[str, tuple] = {}
-    piece_looks = []
+    piece_looks, digests = [], []
     for piece in normal:
         digest = hashlib.sha256(piece.encode("utf-8", "surrogatepass")).hexdigest()
+        digests.append(digest)
         if digest not in looks:
             found = known.get(digest)
             looks[digest] = found if found is not None else look(piece)
@@ -450,8 +452,9 @@ def plan(chapter: Chapter, split_level: int, known: dict | None = None) -> Plan 
         labels = piece_looks[k][3] | {label for label, _ in rendered[k]}
         shared = Shared(refs_t, abbr_t, tuple((lb, numbers[lb]) for lb in sorted(labels) if lb in numbers),
                         tuple(rendered[k]))
+        # (The digest is of the normalised text: the piece's own only when normalising changed nothing.)
         pieces.append(Piece(Chapter(chapter.path, chapter.name, piece_text, 1), chapter.first_line + lines_at[k],
-                            shared))
+                            shared, digests[k] if same else None))
     return Plan(pieces, [_digest(list(lk[1])) for lk in piece_looks], home, referred, looks)
 
 
@@ -645,8 +648,9 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
         shift = piece.line - 1
 
         def final(ident, names=names):
-            m = _ID_PLACEHOLDER.fullmatch(ident) if ident and ident.startswith(PIECE_MARK) else None
-            return names[m.group(1) + m.group(2)] if m else ident
+            # A placeholder is the whole id (U+E000, kind, number, U+E000: _ID_PLACEHOLDER), and
+            # only book makes ids that start with U+E000 (clean_text removes it from the text).
+            return names[ident[1:-1]] if ident and ident[0] == PIECE_MARK else ident
 
         def named(text, names=names):
             # One pass over a body for all its placeholders (a replace per id copied the body

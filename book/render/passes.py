@@ -558,12 +558,18 @@ def _lone_page_break(tree) -> bool:
     return span.tag == "span" and span.get(PAGE_DATA) is not None and not (span.tail or "").strip()
 
 
+_TO_ESCAPE = re.compile("[&<>\"']")  # what html.escape(quote=True) changes
+
+
 def resolve_placeholders(body: str, link_target, image_href) -> str:
     """Replace LINK/IMAGE placeholders once every part has its file name."""
 
     def sub(m):
-        kind, value = m.group(1), html.unescape(m.group(2))
+        # (A long book has thousands: unescaped and escaped only when there is something to.)
+        kind, value = m.group(1), m.group(2)
+        if "&" in value:
+            value = html.unescape(value)
         target = link_target(value) if kind == "L" else image_href(value) if kind == "I" else value
-        return '"' + html.escape(target, quote=True) + '"'
+        return '"' + (html.escape(target, quote=True) if _TO_ESCAPE.search(target) else target) + '"'
 
     return _PLACEHOLDER.sub(sub, body)
