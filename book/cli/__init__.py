@@ -7,6 +7,7 @@ Its commands' long-running parts live beside it: ``watch`` (``--watch``) and ``p
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -170,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     command = {"build": _build, "check": _check, "preview": _preview, "import": _import}[args.command]
+    args.whole_process = argv is None  # the command line of this process (`book`, `python -m book`)
     try:
         return command(args)
     except BookError as e:
@@ -224,6 +226,13 @@ def _build(args) -> int:
     from ..batch import Outcome, expand_sources
     from ..build import build
 
+    if args.whole_process:
+        # What the imports made (~100,000 objects) lives as long as the process: exempt from the
+        # cyclic garbage collector (gc.freeze, Python's documentation), whose full collections
+        # would otherwise walk all of it each time a build has made enough new objects (~20 ms
+        # of a 0.3 s rebuild that reads 400 cache entries, issue 13).  Garbage the build makes is
+        # collected as before.  (Not when a program calls main(): its objects are its own.)
+        gc.freeze()
     if len(args.source) == 1 and Path(args.source[0]).suffix.lower() in (".html", ".htm") and not args.watch:
         return _import(args)  # book build PAGE.html: imported in a temporary folder, then built
     batch = expand_sources(args.source or ["content"])

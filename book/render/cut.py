@@ -675,8 +675,11 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
                     # page 5's break): the whole chapter reports it.
                     return None
                 # (A Heading made directly: `dataclasses.replace` costs three times as much, and
-                # a long book has thousands.)
-                headings = [Heading(h.level, h.text, final(h.id), h.line) for h in part.headings]
+                # a long book has thousands.)  Its line is the file's here, unless the part is
+                # kept for the next build (where the piece may have moved): then below.
+                moved = 0 if memo_key is not None else shift
+                headings = [Heading(h.level, h.text, final(h.id), h.line + moved if h.line is not None else None)
+                            for h in part.headings]
                 merged.append(replace(part, body=body, ids=ids, headings=headings))
             done = (merged, code_blocks - first_code)
         else:
@@ -687,7 +690,7 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
             if part.ids & seen_ids:
                 return None  # an id in two pieces: the whole chapter reports it
             seen_ids |= part.ids
-            if shift:
+            if shift and memo_key is not None:
                 part = replace(part, headings=[h if h.line is None else Heading(h.level, h.text, h.id, h.line + shift)
                                                for h in part.headings])
             parts.append(part)
