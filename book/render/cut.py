@@ -118,6 +118,11 @@ class Shared:
     numbers: tuple  # (label, number) of each note the piece may refer to
     notes: tuple  # (label, Markdown) of the notes the piece renders, in definition order
 
+    def __str__(self) -> str:
+        # The text of the cache key (book.cache.chapter_key): the fields' repr, made in C
+        # (the dataclass's own repr is a Python function per object: ~10 µs a piece).
+        return repr((self.references, self.abbreviations, self.numbers, self.notes))
+
 
 @dataclass(frozen=True)
 class Piece:
@@ -485,6 +490,7 @@ def _description_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[i
 _DESCRIPTION_OPEN = re.compile(r"(?m)^:::[ ]*description[ ]*$")
 _DESCRIPTION_CLOSE = re.compile(r"(?m)^:::[ ]*$")
 _COLONS_LINE = re.compile(r"\n(?=:::)")
+_FENCE_OR_COLONS_LINE = re.compile(r"\n(?=```|~~~|:::)")
 # A print page marker alone on its line (book.render.pagebreaks): a paragraph of its own, which
 # the `pages` pass puts inside the heading that follows it.
 _LONE_PAGE = re.compile(r"[ ]{0,3}\{page=" + PAGE_LABEL + r"\}[ ]*")
@@ -497,8 +503,12 @@ def _inside(spans: list[tuple[int, int]], at: int) -> bool:
 
 def _cuts(norm: str, split_level: int, heading) -> tuple[list[int], list[int]]:
     """The offsets in `norm` where pieces start (the first is 0), and their lines (from 0)."""
-    fences = _fenced_spans(norm)
-    described = _description_spans(norm, fences)
+    # Most texts have neither fenced code nor descriptions: one look for both.
+    if norm.startswith(("```", "~~~", ":::")) or _FENCE_OR_COLONS_LINE.search(norm):
+        fences = _fenced_spans(norm)
+        described = _description_spans(norm, fences)
+    else:
+        fences, described = [], []
     cuts, lines_at, line, counted, f = [0], [0], 0, 0, 0
     for m in _candidates(split_level).finditer(norm):
         at = m.end()  # the heading line
