@@ -122,6 +122,14 @@ def test_a_build_imports_only_what_it_uses(tmp_path):
     assert _loaded_after(f"import book\nbook.build({str(italian)!r}, {str(tmp_path / 'it.epub')!r})\n",
                          ["babel", "book.check.display_words", "langcodes", "book.check.tools", "lxml.html",
                           "book.narrate", "book.cli"]) == ["babel", "book.check.display_words"]
+    # Python-Markdown's fenced_code (whose import imports Pygments) joins the renderer when a
+    # text has a fence: a book without fenced code loads neither; the first book above has one.
+    plain = tmp_path / "plain.md"
+    plain.write_text("---\ntitle: T\nlang: en\n---\n# H\n\nText, *some* `code` and ``a ` tick``.\n", "utf-8")
+    fenced = ["pygments", "markdown.extensions.fenced_code", "markdown.extensions.codehilite"]
+    assert _loaded_after(f"import book\nbook.build({str(plain)!r}, {str(tmp_path / 'p.epub')!r})\n", fenced) == []
+    rendered = build.replace("cache_dir=", "cache=False, cache_dir=")  # (cached, nothing renders)
+    assert _loaded_after(rendered, fenced) == sorted(fenced)
     # The probe can fail: a module is seen once something loads it (a tag with a script subtag
     # is langcodes' to answer).
     assert _loaded_after(build + "book.check\nfrom book.source.metadata import text_direction\n"

@@ -153,3 +153,28 @@ def test_xml_safe_removes_exactly_what_the_expression_removes(text):
     from book.source.metadata import _XML_ILLEGAL, xml_safe
 
     assert xml_safe(text) == _XML_ILLEGAL.sub("", text)
+
+
+def test_fenced_code_joins_the_renderer_when_a_text_first_has_a_fence():
+    """book's converter gets Python-Markdown's fenced_code extension the first time a text may
+    hold fenced code (book.render.markdown.with_fences): the same HTML as a converter built with
+    it, on texts with and without fences, in any order, and the converter keeps it."""
+    import markdown
+
+    texts = ["# A\n\nPlain *text* with `code`.\n", "```python\nx = 1\n```\n\nafter\n",
+             "~~~\n# not a heading\n~~~\n", "text ``` in a line, not a fence\n", "# B {: #b }\n\n```{.py}\ny\n```\n",
+             "    ```\n    indented: code, not a fence\n", "Plain again.\n"]
+    lazy = render.new_markdown()
+    assert "fenced_code_block" not in lazy.preprocessors
+    for fast in (True, False):
+        reference = render.with_fences(render.new_markdown(fast=fast))
+        for text in texts:
+            assert render.render(text, lazy) == render.render(text, reference), text
+    assert "fenced_code_block" in lazy.preprocessors
+    assert [p.name for p in lazy.preprocessors._priority] == [p.name for p in reference.preprocessors._priority]
+    # And Python-Markdown's own converter, built with every extension book names, agrees.
+    stock = markdown.Markdown(extensions=render.EXTENSIONS, output_format="xhtml")
+    fresh = render.new_markdown()
+    for text in texts[:4]:
+        stock.reset()
+        assert render.render(text, fresh).count("<pre>") == stock.convert(text).count("<pre>"), text

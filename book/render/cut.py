@@ -59,7 +59,6 @@ import xml.etree.ElementTree as etree
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-from markdown.extensions.fenced_code import FencedBlockPreprocessor
 from markdown.extensions.footnotes import FootnoteBlockProcessor, FootnoteExtension
 from markdown.extensions.toc import unique
 from markdown.treeprocessors import Treeprocessor
@@ -332,6 +331,10 @@ def _fenced_spans(text: str) -> list[tuple[int, int]]:
     preprocessor finds them: the first match from the top, then the first from the end of
     the last one.  A fence starts a line with ``` or ~~~, so the expression is tried only
     there (where `search` would find its first match)."""
+    # (Imported here: only a text with a fence-like line needs it, and it imports Pygments;
+    # see book.render.markdown.with_fences.)
+    from markdown.extensions.fenced_code import FencedBlockPreprocessor  # noqa: PLC0415
+
     spans, pos = [], 0
     regex = FencedBlockPreprocessor.FENCED_BLOCK_RE
     for start in _line_starts(text, _FENCE_LINE, ("```", "~~~")):

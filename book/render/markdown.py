@@ -35,6 +35,7 @@ from .pagebreaks import PageBreakExtension
 from .sanitize import HTML_ELEMENTS
 
 EXTENSIONS = ["tables", "footnotes", "def_list", "fenced_code", "attr_list", "abbr", "toc", "sane_lists"]
+FENCED = "fenced_code"
 
 _TAG = re.compile(r"^\s*<\s*/?\s*([A-Za-z][A-Za-z0-9:_-]*)")
 
@@ -502,7 +503,8 @@ def new_markdown(fast: bool = True) -> markdown.Markdown:
     skips and the remembered block-level answers below (tests compare the two)."""
     md = markdown.Markdown(
         # book's own syntax: ::: description blocks and {page=N} markers
-        extensions=EXTENSIONS + [DescriptionExtension(), PageBreakExtension()],
+        # (fenced_code joins when a text first has a fence: see `convert`.)
+        extensions=[e for e in EXTENSIONS if e != FENCED] + [DescriptionExtension(), PageBreakExtension()],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9\ufe0e"},
             "toc": {"slugify": _slugify, "permalink": False},
@@ -545,12 +547,29 @@ def render(text: str, md: markdown.Markdown | None = None) -> str:
     return convert(md, clean_text(text))
 
 
+def with_fences(md: markdown.Markdown) -> markdown.Markdown:
+    """`md` with Python-Markdown's fenced_code extension, as if it had been built with it.
+
+    A converter is built without it and gets it the first time a text may hold fenced code
+    (``` or ~~~ in it; the extension's expression needs one of them at the start of a line):
+    the extension's module imports codehilite's, which imports Pygments (~13 ms of a process
+    that rebuilds a book from its cache, issue 13) to offer syntax highlighting book does not
+    use.  The output is the same: the extension adds one preprocessor (priority 25, between
+    two others of Python-Markdown's), which changes nothing in a text without a fence; its
+    other needs (attr_list) it looks for the first time it runs."""
+    if "fenced_code_block" not in md.preprocessors:
+        md.registerExtensions([FENCED], {})
+    return md
+
+
 def convert(md: markdown.Markdown, text: str) -> str:
     """`md.convert(text)`, without the `toc` extension's search for its ``[TOC]`` marker when
     the text does not hold it: that search joins the text of every element of the document
     with every element after it (a fifth of a book's time in its passes, issue 13), and only a
     paragraph whose text is the marker can match — which needs the marker in the source, since
     escapes and entities are still placeholders when `toc` runs."""
+    if "fenced_code_block" not in md.preprocessors and ("```" in text or "~~~" in text):
+        with_fences(md)
     toc = md.treeprocessors["toc"] if "toc" in md.treeprocessors else None
     marker = getattr(toc, "marker", None)
     if not marker or marker in text:
