@@ -27,7 +27,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,12 +150,16 @@ def _stages(source: Source, out: Path, options: BuildOptions, stats: RenderStats
     findings = _rules(source, chapters, disclaimer, options)  # 3. rules
     options.say("packaging")
     assembly = assemble(source, chapters, disclaimer, cover_png)  # 4. assemble
+    content = _content(chapters, disclaimer, findings)
+    # The pages are documents now: the rendered chapters are let go of before the EPUB is
+    # written (a million words of them are tens of MB; a --watch process keeps its own).
+    del chapters, disclaimer
     narration = None
     if options.read_aloud:
         from .narrate import narrate
 
         narration = narrate(source, assembly, options, folders.speech)  # 5. narrate
-    content = _content(chapters, disclaimer, findings, narration)
+        content = replace(content, media_overlays=narration is not None)
     discovery = a11y.discover(source.meta, content)  # 6. discover
     blockers = conformance.blockers_in(findings)
     claim = conformance.decide(source.meta, blockers)
@@ -212,7 +216,7 @@ def _rules(source: Source, chapters, disclaimer, options: BuildOptions) -> list[
     return findings
 
 
-def _content(chapters, disclaimer, findings, narration) -> a11y.Content:
+def _content(chapters, disclaimer, findings) -> a11y.Content:
     """What the book holds, for the accessibility metadata (EPUB Accessibility 1.1 §2)."""
     rendered = ([disclaimer] if disclaimer else []) + chapters
     return a11y.Content(
@@ -221,7 +225,6 @@ def _content(chapters, disclaimer, findings, narration) -> a11y.Content:
         decorative_images=sum(c.decorative_images for c in rendered),
         headings_well_nested=not any(f.rule == "heading-skip" for f in findings),
         heading_count=sum(len(p.headings) for c in chapters for p in c.parts),
-        media_overlays=narration is not None,
         long_descriptions=sum(len(c.descriptions) for c in rendered),
         page_breaks=sum(len(c.pages) for c in rendered),
     )

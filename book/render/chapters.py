@@ -192,6 +192,7 @@ def _run_parallel(tasks, workers: int, meanwhile=None):
     # Imported here: a rebuild from the cache starts no pool (multiprocessing costs ~9 ms to
     # import).  Pillow is imported before the workers fork, so they share it instead of each
     # importing it.
+    import threading  # noqa: PLC0415
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
     from concurrent.futures.process import BrokenProcessPool  # noqa: PLC0415
 
@@ -206,13 +207,31 @@ def _run_parallel(tasks, workers: int, meanwhile=None):
     try:
         order = sorted(range(len(tasks)), key=lambda k: -len(tasks[k][0].text))
         futures = {k: pool.submit(_render_task, tasks[k]) for k in order}
+        # When the last chapter is back, the workers (tens of MB each) are let go before the
+        # chapters still waiting here as bytes are unpickled: those results arrive as a burst
+        # at the end (they are taken in reading order), and with the workers still there it
+        # was the build's peak of memory (issue 13).
+        left, lock, all_back = [len(futures)], threading.Lock(), threading.Event()
+
+        def back(_future):
+            with lock:
+                left[0] -= 1
+                if not left[0]:
+                    all_back.set()
+
+        for future in futures.values():
+            future.add_done_callback(back)
         if meanwhile is not None:
             meanwhile()
         for k in range(len(tasks)):
+            if all_back.is_set() and pool is not None:
+                pool.shutdown(wait=True)
+                pool = None
             try:
                 yield futures.pop(k).result()  # popped: its bytes are freed once unpickled
             except BrokenProcessPool:
                 yield _render_task(tasks[k], here=True)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
