@@ -25,7 +25,13 @@ import xml.etree.ElementTree as etree
 
 import markdown
 from markdown import inlinepatterns, treeprocessors, util
-from markdown.extensions.footnotes import FootnoteInlineProcessor
+from markdown.extensions.abbr import AbbrExtension
+from markdown.extensions.attr_list import AttrListExtension
+from markdown.extensions.def_list import DefListExtension
+from markdown.extensions.footnotes import FootnoteExtension, FootnoteInlineProcessor
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
+from markdown.extensions.toc import TocExtension
 from markdown.postprocessors import Postprocessor
 
 from ..source.metadata import xml_safe
@@ -34,8 +40,8 @@ from .pagebreaks import PATTERN as PAGE_PATTERN
 from .pagebreaks import PageBreakExtension
 from .sanitize import HTML_ELEMENTS
 
+# Python-Markdown's extensions book renders with (new_markdown makes them, configured).
 EXTENSIONS = ["tables", "footnotes", "def_list", "fenced_code", "attr_list", "abbr", "toc", "sane_lists"]
-FENCED = "fenced_code"
 
 _TAG = re.compile(r"^\s*<\s*/?\s*([A-Za-z][A-Za-z0-9:_-]*)")
 
@@ -501,14 +507,16 @@ def _slugify(value: str, separator: str) -> str:
 def new_markdown(fast: bool = True) -> markdown.Markdown:
     """The configured renderer; `fast=False`: Python-Markdown running as it comes, without the
     skips and the remembered block-level answers below (tests compare the two)."""
+    # EXTENSIONS as objects, in that order: by name, Python-Markdown would look each up among
+    # the entry points of every installed package (importlib.metadata: ~20 ms of a process
+    # that rebuilds a book from its cache, issue 13), where another package could also
+    # register an extension of the same name.  fenced_code joins when a text first has a
+    # fence (see `with_fences`); then book's own syntax: ::: description blocks and {page=N}.
     md = markdown.Markdown(
-        # book's own syntax: ::: description blocks and {page=N} markers
-        # (fenced_code joins when a text first has a fence: see `convert`.)
-        extensions=[e for e in EXTENSIONS if e != FENCED] + [DescriptionExtension(), PageBreakExtension()],
-        extension_configs={
-            "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9\ufe0e"},
-            "toc": {"slugify": _slugify, "permalink": False},
-        },
+        extensions=[TableExtension(), FootnoteExtension(SEPARATOR="-", BACKLINK_TEXT="\u21a9\ufe0e"),
+                    DefListExtension(), AttrListExtension(), AbbrExtension(),
+                    TocExtension(slugify=_slugify, permalink=False), SaneListExtension(),
+                    DescriptionExtension(), PageBreakExtension()],
         output_format="xhtml",
     )
     md.postprocessors.register(_EscapeUnknownTags(md), "book_escape_unknown_tags", 35)
@@ -558,7 +566,9 @@ def with_fences(md: markdown.Markdown) -> markdown.Markdown:
     two others of Python-Markdown's), which changes nothing in a text without a fence; its
     other needs (attr_list) it looks for the first time it runs."""
     if "fenced_code_block" not in md.preprocessors:
-        md.registerExtensions([FENCED], {})
+        from markdown.extensions.fenced_code import FencedCodeExtension  # noqa: PLC0415
+
+        md.registerExtensions([FencedCodeExtension()], {})
     return md
 
 
