@@ -16,7 +16,7 @@ program that only builds, does not pay for the checkers, the batch runner or the
 import sys
 import types
 
-__version__ = "0.2.1"
+__version__ = "0.2.2"
 
 __all__ = ["BookError", "BuildOptions", "BuildResult", "CheckReport", "Outcome", "Problem", "RenderStats",
            "__version__", "build", "build_many", "check"]
