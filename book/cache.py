@@ -33,6 +33,7 @@ goes on without it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -486,7 +487,8 @@ def read_entry(path: Path, limit: int = MAX_ENTRY_BYTES, touch=None) -> bytes | 
         if len(data) > limit:
             return None
         if touch is not None and time.time() - st.st_mtime > _TOUCH_AFTER and touch(data):
-            os.utime(fd if os.utime in os.supports_fd else path)
+            with contextlib.suppress(OSError):  # (a cache shared read-only still reads)
+                os.utime(fd if os.utime in os.supports_fd else path)
         return data
     except OSError:
         return None

@@ -95,3 +95,20 @@ def test_an_entry_used_is_marked_used_for_prune_and_a_foreign_one_is_not_read(tm
     os.utime(path, (old, old))
     assert BlobCache(tmp_path).get("k" * 64) is None
     assert abs(path.stat().st_mtime - old) < 1
+
+
+def test_an_entry_that_cannot_be_marked_used_is_still_read(tmp_path, monkeypatch):
+    """Marking an entry used is housekeeping: when the system refuses it (a cache folder shared
+    read-only, another user's files), the entry is still read."""
+    import time
+
+    blobs = BlobCache(tmp_path)
+    assert blobs.put("m" * 64, b"bytes")
+    old = time.time() - 10 * 86400
+    os.utime(blobs._path("m" * 64), (old, old))
+
+    def refuse(*_args, **_kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(os, "utime", refuse)
+    assert BlobCache(tmp_path).get("m" * 64) == b"bytes"
