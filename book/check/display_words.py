@@ -47,6 +47,12 @@ def vocabulary_for(lang: str) -> str | None:
         same = [tag for tag in _languages() if tag.split("-")[0] == simple[0]]
         if len(same) <= 1:
             return same[0] if same else None
+    return _chosen_by_langcodes(lang)
+
+
+def _chosen_by_langcodes(lang: str) -> str | None:
+    """:func:`vocabulary_for`'s choice, made by langcodes for a tag of any kind (the tests hold
+    vocabulary_for's shortcut to it)."""
     import langcodes
 
     try:
