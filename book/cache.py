@@ -236,12 +236,12 @@ class ChapterCache:
 
     # -- entries ---------------------------------------------------------------------------
 
-    def _path(self, key: str) -> Path:
-        return self.dir / key[:2] / f"{key}.pickle"
-
     def _file(self, key: str) -> str:
-        # (_path as a string: a rebuild reads hundreds of entries, and a Path costs ~5 µs to make.)
+        # (A string: a rebuild reads hundreds of entries, and a Path costs ~5 µs to make.)
         return os.path.join(self._dir, key[:2], f"{key}.pickle")
+
+    def _path(self, key: str) -> Path:
+        return Path(self._file(key))
 
     def _file_hash(self, relpath: str) -> str | None:
         path = os.path.join(self._root, relpath)
@@ -404,8 +404,11 @@ class BlobCache:
         self.memory = memory
         self.hits = self.misses = self.stored = 0
 
+    def _file(self, key: str) -> str:
+        return os.path.join(self._dir, key[:2], f"{key}.bin")  # (a string: see ChapterCache._file)
+
     def _path(self, key: str) -> Path:
-        return self.dir / key[:2] / f"{key}.bin"
+        return Path(self._file(key))
 
     def get(self, key: str) -> bytes | None:
         if self.memory is not None:
@@ -416,7 +419,7 @@ class BlobCache:
         if self.dir is None:
             self.misses += 1
             return None
-        payload = read_signed_entry(os.path.join(self._dir, key[:2], f"{key}.bin"), self.MAGIC, key, touch=True)
+        payload = read_signed_entry(self._file(key), self.MAGIC, key, touch=True)
         if payload is None:
             self.misses += 1
         else:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-
 from ..source.metadata import Metadata
 from .l10n import labels, lang_attrs
 
@@ -146,4 +145,4 @@ def _text(value: str) -> str:
 
 
 def _attr(value: str) -> str:
-    return (_text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))
+    return _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")

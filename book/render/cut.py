@@ -612,7 +612,7 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
     and where this one's goes; book.cache.Memory): a piece merged before with the same ids,
     lines and code block numbers gives the same parts, so they are taken from there instead of
     rewriting its bodies again."""
-    from .passes import Heading, RenderedChapter  # noqa: PLC0415 - passes imports this module
+    from .passes import RenderedChapter  # noqa: PLC0415 - passes imports this module
 
     referred: dict[str, int] = {}
     for k, r in enumerate(rendered):
@@ -687,12 +687,10 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
                     # An id a piece gave that its final name now shares (a heading "Page 5" and
                     # page 5's break): the whole chapter reports it.
                     return None
-                # (A Heading made directly: `dataclasses.replace` costs three times as much, and
-                # a long book has thousands.)  Its line is the file's here, unless the part is
-                # kept for the next build (where the piece may have moved): then below.
+                # A heading's line is the file's here, unless the part is kept for the next
+                # build (where the piece may have moved): then below.
                 moved = 0 if memo_key is not None else shift
-                headings = [Heading(h.level, h.text, final(h.id), h.line + moved if h.line is not None else None)
-                            for h in part.headings]
+                headings = [_moved(h, final(h.id), moved) for h in part.headings]
                 merged.append(replace(part, body=body, ids=ids, headings=headings))
             done = (merged, code_blocks - first_code)
         else:
@@ -704,8 +702,7 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
                 return None  # an id in two pieces: the whole chapter reports it
             seen_ids |= part.ids
             if shift and memo_key is not None:
-                part = replace(part, headings=[h if h.line is None else Heading(h.level, h.text, h.id, h.line + shift)
-                                               for h in part.headings])
+                part = replace(part, headings=[_moved(h, h.id, shift) for h in part.headings])
             parts.append(part)
         for im in r.images:
             images.setdefault(im.relpath, im)
@@ -719,6 +716,13 @@ def merge(plan: Plan, rendered: list, index: int, keys: list | None = None, memo
         descriptions += [replace(d, id=final(d.id), ref_id=final(d.ref_id), file=final(d.file), body=named(d.body),
                                  line=None if d.line is None else d.line + shift) for d in r.descriptions]
     return RenderedChapter(parts, list(images.values()), findings, *counts, descriptions=descriptions, pages=pages)
+
+
+def _moved(h, ident: str, by: int):
+    """Heading `h` (book.render.passes.Heading) with id `ident` and its line `by` further down.
+    (Made directly: `dataclasses.replace` costs three times as much, and a long book has
+    thousands.)"""
+    return type(h)(h.level, h.text, ident, h.line + by if h.line is not None else None)
 
 
 def shift_problems(problems, plan: Plan, k: int):

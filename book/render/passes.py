@@ -565,10 +565,8 @@ def resolve_placeholders(body: str, link_target, image_href) -> str:
     """Replace LINK/IMAGE placeholders once every part has its file name."""
 
     def sub(m):
-        # (A long book has thousands: unescaped and escaped only when there is something to.)
-        kind, value = m.group(1), m.group(2)
-        if "&" in value:
-            value = html.unescape(value)
+        # (A long book has thousands: escaped only when there is something to.)
+        kind, value = m.group(1), html.unescape(m.group(2))
         target = link_target(value) if kind == "L" else image_href(value) if kind == "I" else value
         return '"' + (html.escape(target, quote=True) if _TO_ESCAPE.search(target) else target) + '"'
 

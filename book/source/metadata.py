@@ -205,6 +205,14 @@ def _text(value) -> str:
     return xml_safe(str(value))
 
 
+def _did_you_mean(key, known) -> str:
+    """The hint for an unknown key: the known key nearest to it, if one is near."""
+    import difflib  # only for a key that is not known
+
+    guess = difflib.get_close_matches(str(key), known, n=1)
+    return f"did you mean '{guess[0]}'?" if guess else "see README for the keys"
+
+
 class _Collector:
     def __init__(self, file: str, lines: dict[str, int]):
         self.file, self.lines, self.problems, self.warnings = file, lines, [], []
@@ -263,11 +271,7 @@ def validate(raw: dict, file: str, lines: dict[str, int] | None = None,
 
     for key in raw:
         if key not in KNOWN_KEYS:
-            import difflib  # only for a key that is not known
-
-            guess = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
-            c.warn(str(key), f"unknown front-matter key '{key}' is ignored",
-                   f"did you mean '{guess[0]}'?" if guess else "see README for the keys")
+            c.warn(str(key), f"unknown front-matter key '{key}' is ignored", _did_you_mean(key, KNOWN_KEYS))
 
     title = _plain(c, raw, "title")
     if not title:
@@ -382,11 +386,8 @@ def _accessibility(c: _Collector, value) -> Accessibility:
         return Accessibility()
     for key in value:
         if key not in ACCESSIBILITY_KEYS:
-            import difflib
-
-            guess = difflib.get_close_matches(str(key), ACCESSIBILITY_KEYS, n=1)
             c.warn("accessibility", f"unknown key 'accessibility.{key}' is ignored",
-                   f"did you mean '{guess[0]}'?" if guess else "see README for the keys")
+                   _did_you_mean(key, ACCESSIBILITY_KEYS))
 
     def one(key):
         v = value.get(key)
